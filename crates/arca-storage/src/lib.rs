@@ -127,10 +127,15 @@ pub fn validate_key(key: &str) -> Result<()> {
 /// Computes Vault's list result from sorted keys below `prefix`: each key's remainder up
 /// to and including its first `/`, deduplicated. Shared by backends whose native listing
 /// is a flat range scan.
-pub fn immediate_children<'a>(prefix: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn immediate_children<'a>(
+    prefix: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for key in keys {
-        let Some(rest) = key.strip_prefix(prefix) else { continue };
+        let Some(rest) = key.strip_prefix(prefix) else {
+            continue;
+        };
         if rest.is_empty() {
             continue;
         }

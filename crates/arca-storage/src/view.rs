@@ -17,7 +17,10 @@ pub struct StorageView {
 impl StorageView {
     /// A view of `inner` under `prefix` (which should end in `/`).
     pub fn new(inner: Arc<dyn Storage>, prefix: impl Into<String>) -> Self {
-        Self { inner, prefix: prefix.into() }
+        Self {
+            inner,
+            prefix: prefix.into(),
+        }
     }
 
     /// The prefix this view adds.
@@ -27,7 +30,10 @@ impl StorageView {
 
     /// A view nested inside this one.
     pub fn sub_view(&self, prefix: &str) -> StorageView {
-        StorageView { inner: Arc::clone(&self.inner), prefix: format!("{}{prefix}", self.prefix) }
+        StorageView {
+            inner: Arc::clone(&self.inner),
+            prefix: format!("{}{prefix}", self.prefix),
+        }
     }
 
     fn full(&self, key: &str) -> String {
@@ -61,8 +67,13 @@ impl Storage for StorageView {
             .into_iter()
             .map(|op| {
                 Ok(match op {
-                    TxnOp::Put { key, value } => TxnOp::Put { key: self.full_key(&key)?, value },
-                    TxnOp::Delete { key } => TxnOp::Delete { key: self.full_key(&key)? },
+                    TxnOp::Put { key, value } => TxnOp::Put {
+                        key: self.full_key(&key)?,
+                        value,
+                    },
+                    TxnOp::Delete { key } => TxnOp::Delete {
+                        key: self.full_key(&key)?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
