@@ -83,9 +83,7 @@ async fn async_main(args: Args) -> Result<()> {
         ("bao", args.bao_bin.clone(), &["version"][..]),
     ];
     // Other work on the machine skews every figure; record how busy it was when we started.
-    let load_at_start = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
+    let load_at_start = load_average();
     let mut reports = Vec::new();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("install SIGTERM handler")?;
@@ -127,10 +125,12 @@ async fn async_main(args: Args) -> Result<()> {
 
     let meta = Meta {
         date: now_utc(),
-        machine: match load_at_start {
-            Some(l) => format!("{}; 1-min load average at start {l}", machine_summary()),
-            None => machine_summary(),
-        },
+        machine: format!(
+            "{}; 1-min load average {} at start, {} at end",
+            machine_summary(),
+            load_at_start.as_deref().unwrap_or("?"),
+            load_average().as_deref().unwrap_or("?"),
+        ),
         commit: git_commit(),
         warmup: args.warmup,
         duration: args.duration,
@@ -309,6 +309,11 @@ fn machine_summary() -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_or_else(|_| "?".into(), |k| k.trim().to_owned());
     format!("{cpus} CPUs ({model}), {mem_gib} RAM, Linux {kernel}")
+}
+
+fn load_average() -> Option<String> {
+    let l = std::fs::read_to_string("/proc/loadavg").ok()?;
+    l.split_whitespace().next().map(str::to_owned)
 }
 
 fn git_commit() -> Option<String> {
