@@ -200,6 +200,18 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn line_map_covers_every_output_line(src in "[a-z =\"{}\\[\\](),#/*<\n\\\\-]{0,80}") {
+            if let Some(n) = normalize(&src) {
+                proptest::prop_assert_eq!(n.original_lines.len(), n.text.split('\n').count());
+                let last = src.split('\n').count();
+                proptest::prop_assert!(n.original_lines.iter().all(|&l| l >= 1 && l <= last));
+            }
+            let _ = crate::tree::parse_hcl(&src);
+        }
+    }
+
     #[test]
     fn strings_comments_and_heredocs_are_untouched() {
         let src =
