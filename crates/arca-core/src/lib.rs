@@ -1,0 +1,604 @@
+//! Arca's core: the seal life cycle and the logical request pipeline.
+//!
+//! [`Core`] owns the physical storage and, while unsealed, the [`arca_barrier::Barrier`]
+//! through which every other value is read and written. It implements `sys/init`,
+//! `sys/unseal`, `sys/seal`, `sys/seal-status`, health, keyring rotation, rekeying of the
+//! unseal shares and root-token generation, and routes logical requests.
+//!
+//! Architecture invariant: this crate knows nothing of HTTP (no axum, hyper or reqwest);
+//! it speaks `arca_logical::{Request, Response, LogicalError}` and the wire structs of
+//! `arca_types::sys`. It never writes a value to physical storage except the seal
+//! records it owns ([`seal`]); everything else goes through the barrier.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use arca_barrier::{Barrier, BarrierError, BarrierOptions, RootKey};
+use arca_crypto::CryptoError;
+use arca_logical::{ErrorKind, LogicalError, Request, Response};
+use arca_storage::{Storage, StorageError};
+use arca_types::sys::{
+    HealthResponse, InitRequest, InitResponse, LeaderResponse, SealStatus, UnsealRequest,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+mod quorum;
+mod seal;
+mod sys;
+mod tokens;
+
+pub use quorum::QuorumKind;
+pub use tokens::TokenEntry;
+
+use quorum::{GenerateRootOp, RekeyOp};
+use seal::{SealConfig, ShareSet, UnsealKey};
+use tokens::TokenStore;
+
+/// The version Arca reports in seal-status, health and `arca version`.
+pub const VERSION: &str = "0.1.0";
+/// The build date reported with the version.
+pub const BUILD_DATE: &str = "2026-11-28T00:00:00Z";
+
+/// How often the barrier is asked whether its key must rotate (OpenBao checks every 5 min).
+const AUTO_ROTATE_CHECK: Duration = Duration::from_secs(300);
+
+/// Server-wide settings the core needs.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Default lease TTL of the system.
+    pub default_lease_ttl: Duration,
+    /// Maximum lease TTL of the system.
+    pub max_lease_ttl: Duration,
+    /// Serve `sys/raw/*` (root only), as Vault's `raw_storage_endpoint`.
+    pub raw_storage_endpoint: bool,
+    /// Configured cluster name; generated at init when absent.
+    pub cluster_name: Option<String>,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            default_lease_ttl: Duration::from_secs(768 * 3600),
+            max_lease_ttl: Duration::from_secs(768 * 3600),
+            raw_storage_endpoint: false,
+            cluster_name: None,
+        }
+    }
+}
+
+/// Errors inside the core. Converted to a client-facing [`LogicalError`] at the edge;
+/// internal causes are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A client error with a safe message.
+    #[error("{0}")]
+    Client(LogicalError),
+    /// The shares given did not open the sealed root key.
+    #[error("unseal keys did not decrypt the root key")]
+    UnsealFailed,
+    /// A record the core owns could not be decoded.
+    #[error("corrupt {0}")]
+    Corrupt(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The barrier failed.
+    #[error(transparent)]
+    Barrier(#[from] BarrierError),
+    /// A cryptographic primitive failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl CoreError {
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        CoreError::Client(LogicalError::invalid(msg))
+    }
+    pub(crate) fn client(err: LogicalError) -> Self {
+        CoreError::Client(err)
+    }
+
+    /// The client-facing form; internal failures are logged here with their cause.
+    pub fn into_logical(self) -> LogicalError {
+        match self {
+            CoreError::Client(e) => e,
+            CoreError::UnsealFailed => LogicalError::invalid(
+                "failed to decrypt keys from storage: the unseal key shares are wrong",
+            ),
+            CoreError::Storage(StorageError::Sealed) => LogicalError::sealed(),
+            other => {
+                tracing::error!(error = %other, "internal error");
+                LogicalError::internal()
+            }
+        }
+    }
+}
+
+impl From<LogicalError> for CoreError {
+    fn from(e: LogicalError) -> Self {
+        CoreError::Client(e)
+    }
+}
+
+/// Identity of the cluster, created at init, kept behind the barrier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClusterInfo {
+    name: String,
+    id: String,
+}
+
+const CLUSTER_INFO_PATH: &str = "core/cluster-info";
+
+/// Everything that exists only while unsealed. Dropping it seals: key material is
+/// zeroized by its owners and the rotation task is stopped.
+struct Unsealed {
+    barrier: Arc<Barrier>,
+    tokens: TokenStore,
+    cluster: ClusterInfo,
+    /// Kept so root-key rotation can re-seal the new root key without a quorum. A std
+    /// mutex: it is only held for synchronous encryption, never across an await.
+    unseal_key: std::sync::Mutex<UnsealKey>,
+    rotate_task: tokio::task::JoinHandle<()>,
+}
+
+impl Unsealed {
+    fn set_unseal_key(&self, key: UnsealKey) {
+        match self.unseal_key.lock() {
+            Ok(mut k) => *k = key,
+            Err(poisoned) => *poisoned.into_inner() = key,
+        }
+    }
+
+    fn with_unseal_key<T>(&self, f: impl FnOnce(&UnsealKey) -> T) -> T {
+        match self.unseal_key.lock() {
+            Ok(k) => f(&k),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+}
+
+impl Drop for Unsealed {
+    fn drop(&mut self) {
+        self.rotate_task.abort();
+    }
+}
+
+/// Shares collected by the current unseal attempt.
+#[derive(Default)]
+struct UnsealProgress {
+    shares: ShareSet,
+    nonce: String,
+}
+
+/// One-time outputs of dev-mode setup.
+pub struct DevCredentials {
+    /// The single unseal key, base64.
+    pub unseal_key: Zeroizing<String>,
+    /// The root token.
+    pub root_token: Zeroizing<String>,
+}
+
+/// The state of the server as health checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthState {
+    /// `sys/init` has run.
+    pub initialized: bool,
+    /// The barrier is sealed.
+    pub sealed: bool,
+    /// This node is a standby (never, without HA).
+    pub standby: bool,
+}
+
+/// The core of one Arca node.
+pub struct Core {
+    physical: Arc<dyn Storage>,
+    config: CoreConfig,
+    seal_config: ArcSwapOption<SealConfig>,
+    /// Read lock-free on every request; replaced only under `transition`.
+    unsealed: ArcSwapOption<Unsealed>,
+    /// Serialises init, unseal, seal, rekey commits and root rotation.
+    transition: Mutex<()>,
+    unseal_progress: Mutex<UnsealProgress>,
+    rekey: Mutex<Option<RekeyOp>>,
+    generate_root: Mutex<Option<GenerateRootOp>>,
+    initialized: AtomicBool,
+}
+
+/// Current Unix time, the core's single clock seam.
+pub(crate) fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Core {
+    /// Opens the core over `physical`, sealed.
+    pub async fn new(
+        physical: Arc<dyn Storage>,
+        config: CoreConfig,
+    ) -> Result<Arc<Core>, CoreError> {
+        let seal_config = SealConfig::load(physical.as_ref()).await?;
+        Ok(Arc::new(Core {
+            initialized: AtomicBool::new(seal_config.is_some()),
+            seal_config: ArcSwapOption::from(seal_config.map(Arc::new)),
+            physical,
+            config,
+            unsealed: ArcSwapOption::empty(),
+            transition: Mutex::new(()),
+            unseal_progress: Mutex::new(UnsealProgress::default()),
+            rekey: Mutex::new(None),
+            generate_root: Mutex::new(None),
+        }))
+    }
+
+    /// The core's configuration.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Whether `sys/init` has run.
+    pub fn is_initialized(&self) -> bool {
+        self.initialized.load(Ordering::Acquire)
+    }
+
+    /// Whether the barrier is sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.unsealed.load().is_none()
+    }
+
+    /// Initialisation, sealing and standby state for `sys/health`.
+    pub fn health_state(&self) -> HealthState {
+        HealthState {
+            initialized: self.is_initialized(),
+            sealed: self.is_sealed(),
+            standby: false,
+        }
+    }
+
+    /// Body of `sys/health` for the current state.
+    pub fn health(&self) -> HealthResponse {
+        let unsealed = self.unsealed.load();
+        let sealed = unsealed.is_none();
+        let mode = if sealed { "unknown" } else { "disabled" };
+        HealthResponse {
+            initialized: self.is_initialized(),
+            sealed,
+            standby: sealed,
+            performance_standby: false,
+            replication_performance_mode: mode.to_owned(),
+            replication_dr_mode: mode.to_owned(),
+            server_time_utc: now_unix(),
+            version: VERSION.to_owned(),
+            enterprise: false,
+            cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
+            cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
+        }
+    }
+
+    /// Body of `sys/leader`; 503 while sealed.
+    pub fn leader(&self) -> Result<LeaderResponse, LogicalError> {
+        if self.is_sealed() {
+            return Err(LogicalError::sealed());
+        }
+        Ok(LeaderResponse {
+            ha_enabled: false,
+            ..LeaderResponse::default()
+        })
+    }
+
+    /// Body of `sys/seal-status`.
+    pub async fn seal_status(&self) -> SealStatus {
+        let progress = self.unseal_progress.lock().await;
+        self.seal_status_locked(&progress)
+    }
+
+    fn seal_status_locked(&self, progress: &UnsealProgress) -> SealStatus {
+        let config = self.seal_config.load();
+        let unsealed = self.unsealed.load();
+        let sealed = unsealed.is_none();
+        SealStatus {
+            seal_type: "shamir".to_owned(),
+            initialized: self.is_initialized(),
+            sealed,
+            t: config.as_ref().map_or(0, |c| u64::from(c.secret_threshold)),
+            n: config.as_ref().map_or(0, |c| u64::from(c.secret_shares)),
+            progress: if sealed {
+                progress.shares.len() as u64
+            } else {
+                0
+            },
+            nonce: if sealed {
+                progress.nonce.clone()
+            } else {
+                String::new()
+            },
+            version: VERSION.to_owned(),
+            build_date: BUILD_DATE.to_owned(),
+            migration: false,
+            cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
+            cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
+            recovery_seal: false,
+            storage_type: self.physical.backend_name().to_owned(),
+        }
+    }
+
+    /// `sys/init`: creates the keyring, the root key, the unseal shares and a root token.
+    /// The server stays sealed afterwards.
+    pub async fn init(&self, req: InitRequest) -> Result<InitResponse, LogicalError> {
+        self.init_inner(req, None)
+            .await
+            .map(|(resp, _)| resp)
+            .map_err(CoreError::into_logical)
+    }
+
+    async fn init_inner(
+        &self,
+        req: InitRequest,
+        root_token_id: Option<&str>,
+    ) -> Result<(InitResponse, Zeroizing<String>), CoreError> {
+        let _guard = self.transition.lock().await;
+        if self.is_initialized() {
+            return Err(CoreError::invalid("Vault is already initialized"));
+        }
+        if req.pgp_keys.as_ref().is_some_and(|k| !k.is_empty())
+            || req
+                .root_token_pgp_key
+                .as_ref()
+                .is_some_and(|k| !k.is_empty())
+        {
+            return Err(CoreError::invalid(
+                "PGP-encrypted key shares are not supported by Arca",
+            ));
+        }
+        if req.recovery_shares.unwrap_or(0) > 0 || req.recovery_threshold.unwrap_or(0) > 0 {
+            return Err(CoreError::invalid(
+                "recovery shares are only used with an auto-unseal seal, which is not configured",
+            ));
+        }
+        let config = SealConfig::new(req.secret_shares, req.secret_threshold)?;
+        if let Some(stored) = req.stored_shares
+            && stored != 0
+            && stored != u64::from(config.secret_shares)
+        {
+            return Err(CoreError::invalid(
+                "stored_shares is not supported with a Shamir seal",
+            ));
+        }
+
+        let root_key = RootKey::generate()?;
+        let unseal_key = UnsealKey::generate()?;
+        let barrier = Barrier::initialize(
+            Arc::clone(&self.physical),
+            &root_key,
+            BarrierOptions::default(),
+        )
+        .await?;
+        let barrier_storage: Arc<dyn Storage> = barrier.clone();
+
+        // Cluster identity and the first root token are written through the barrier
+        // before the seal records: the server counts as initialised only once the seal
+        // configuration exists, so a crash before it leaves a re-initialisable store.
+        let cluster = ClusterInfo {
+            name: self.config.cluster_name.clone().unwrap_or(format!(
+                "vault-cluster-{}",
+                &arca_crypto::random_uuid()?[..8]
+            )),
+            id: arca_crypto::random_uuid()?,
+        };
+        let cluster_bytes =
+            serde_json::to_vec(&cluster).map_err(|_| CoreError::Corrupt("cluster info"))?;
+        barrier_storage
+            .put(CLUSTER_INFO_PATH, &cluster_bytes)
+            .await?;
+        let tokens = TokenStore::open(Arc::clone(&barrier_storage)).await?;
+        let root_token = tokens.create_root(root_token_id, now_unix()).await?;
+
+        let shares = unseal_key.split(&config)?;
+        self.physical
+            .transaction(unseal_key.install_ops(&root_key, &config)?)
+            .await?;
+        self.seal_config.store(Some(Arc::new(config)));
+        self.initialized.store(true, Ordering::Release);
+        tracing::info!(
+            shares = config.secret_shares,
+            threshold = config.secret_threshold,
+            "initialized"
+        );
+
+        let (keys, keys_base64) = seal::encode_shares(&shares);
+        Ok((
+            InitResponse {
+                keys,
+                keys_base64,
+                root_token: root_token.to_string(),
+                ..InitResponse::default()
+            },
+            root_token,
+        ))
+    }
+
+    /// `sys/unseal`: adds a share (or resets); opens the barrier at the threshold.
+    pub async fn unseal(&self, req: UnsealRequest) -> Result<SealStatus, LogicalError> {
+        self.unseal_inner(req)
+            .await
+            .map_err(CoreError::into_logical)
+    }
+
+    async fn unseal_inner(&self, req: UnsealRequest) -> Result<SealStatus, CoreError> {
+        if !self.is_initialized() {
+            return Err(CoreError::invalid("Vault is not initialized"));
+        }
+        if req.migrate == Some(true) {
+            return Err(CoreError::invalid("seal migration is not supported yet"));
+        }
+        let mut progress = self.unseal_progress.lock().await;
+        if req.reset == Some(true) {
+            if !self.is_sealed() {
+                return Err(CoreError::invalid("vault is unsealed"));
+            }
+            *progress = UnsealProgress::default();
+            return Ok(self.seal_status_locked(&progress));
+        }
+        let Some(key) = req.key else {
+            return Err(CoreError::invalid(
+                "'key' must be specified in request body as JSON, or 'reset' set to true",
+            ));
+        };
+        let share = seal::decode_share(&key)?;
+        if !self.is_sealed() {
+            return Ok(self.seal_status_locked(&progress));
+        }
+        let config = self.current_seal_config()?;
+        if progress.shares.len() == 0 {
+            progress.nonce = arca_crypto::random_uuid()?;
+        }
+        progress.shares.add(share);
+        if progress.shares.len() < usize::from(config.secret_threshold) {
+            return Ok(self.seal_status_locked(&progress));
+        }
+
+        // Threshold reached: whatever happens next, this attempt is over.
+        let attempt = std::mem::take(&mut *progress);
+        let _guard = self.transition.lock().await;
+        let unseal_key = UnsealKey::combine(attempt.shares.shares(), &config)?;
+        self.open_barrier(unseal_key).await?;
+        Ok(self.seal_status_locked(&progress))
+    }
+
+    /// Opens the barrier with a combined unseal key. Caller holds `transition`.
+    async fn open_barrier(&self, unseal_key: UnsealKey) -> Result<(), CoreError> {
+        if !self.is_sealed() {
+            return Ok(());
+        }
+        let root_key = unseal_key.open_root_key(self.physical.as_ref()).await?;
+        let barrier = Barrier::unseal(Arc::clone(&self.physical), &root_key).await?;
+        let barrier_storage: Arc<dyn Storage> = barrier.clone();
+        let cluster: ClusterInfo = match barrier_storage.get(CLUSTER_INFO_PATH).await? {
+            Some(b) => {
+                serde_json::from_slice(&b).map_err(|_| CoreError::Corrupt("cluster info"))?
+            }
+            None => return Err(CoreError::Corrupt("cluster info is missing")),
+        };
+        let tokens = TokenStore::open(Arc::clone(&barrier_storage)).await?;
+        let rotate_barrier = Arc::clone(&barrier);
+        let rotate_task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(AUTO_ROTATE_CHECK).await;
+                match rotate_barrier.check_auto_rotate().await {
+                    Ok(true) => tracing::info!("barrier key rotated automatically"),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "automatic key rotation check failed"),
+                }
+            }
+        });
+        self.unsealed.store(Some(Arc::new(Unsealed {
+            barrier,
+            tokens,
+            cluster,
+            unseal_key: std::sync::Mutex::new(unseal_key),
+            rotate_task,
+        })));
+        tracing::info!("unsealed");
+        Ok(())
+    }
+
+    /// Seals the barrier: key material is dropped and every request gets 503 until the
+    /// next unseal. Quorum operations in progress are cancelled.
+    pub(crate) async fn seal(&self) {
+        let _guard = self.transition.lock().await;
+        if let Some(u) = self.unsealed.swap(None) {
+            // Requests still holding the Arc fail from here on; key bytes are wiped.
+            u.barrier.seal();
+        }
+        *self.rekey.lock().await = None;
+        *self.generate_root.lock().await = None;
+        *self.unseal_progress.lock().await = UnsealProgress::default();
+        tracing::info!("sealed");
+    }
+
+    /// Dev mode: initialise with one share, unseal, and optionally give the root token a
+    /// chosen id.
+    pub async fn dev_setup(
+        &self,
+        root_token_id: Option<&str>,
+    ) -> Result<DevCredentials, CoreError> {
+        let req = InitRequest {
+            secret_shares: Some(1),
+            secret_threshold: Some(1),
+            ..Default::default()
+        };
+        let (resp, root_token) = self.init_inner(req, root_token_id).await?;
+        let unseal_key = Zeroizing::new(resp.keys_base64.first().cloned().unwrap_or_default());
+        self.unseal_inner(UnsealRequest {
+            key: Some(unseal_key.to_string()),
+            ..Default::default()
+        })
+        .await?;
+        if self.is_sealed() {
+            return Err(CoreError::UnsealFailed);
+        }
+        Ok(DevCredentials {
+            unseal_key,
+            root_token,
+        })
+    }
+
+    fn current_seal_config(&self) -> Result<SealConfig, CoreError> {
+        self.seal_config
+            .load()
+            .as_deref()
+            .copied()
+            .ok_or_else(|| CoreError::invalid("Vault is not initialized"))
+    }
+
+    fn unsealed(&self) -> Result<Arc<Unsealed>, CoreError> {
+        self.unsealed
+            .load_full()
+            .ok_or(CoreError::Client(LogicalError::sealed()))
+    }
+
+    /// Resolves the request's token to its entry; 403 when absent or unknown.
+    async fn authenticate(&self, u: &Unsealed, req: &Request) -> Result<TokenEntry, CoreError> {
+        let Some(token) = req.token.as_ref() else {
+            return Err(CoreError::client(LogicalError::permission_denied()));
+        };
+        u.tokens
+            .lookup(token.expose())
+            .await?
+            .ok_or(CoreError::client(LogicalError::permission_denied()))
+    }
+
+    /// Handles a logical request (everything except the bare sys endpoints).
+    pub async fn handle(&self, req: Request) -> Result<Response, LogicalError> {
+        self.handle_inner(req)
+            .await
+            .map_err(CoreError::into_logical)
+    }
+
+    async fn handle_inner(&self, req: Request) -> Result<Response, CoreError> {
+        let u = self.unsealed()?;
+        let Some(sys_path) = req.path.strip_prefix("sys/") else {
+            // Mounted engines arrive with the mount table; until then nothing else routes.
+            let _entry = self.authenticate(&u, &req).await?;
+            let route = req.path.trim_end_matches('/');
+            return Err(CoreError::client(LogicalError::new(
+                ErrorKind::NotFound,
+                format!("no handler for route \"{route}\". route entry not found."),
+            )));
+        };
+        let entry = self.authenticate(&u, &req).await?;
+        // Until ACL policies exist, only root tokens exist and every sys path is allowed
+        // to them; anything else is denied (fail closed).
+        if !entry.is_root() {
+            return Err(CoreError::client(LogicalError::permission_denied()));
+        }
+        let sys_path = sys_path.to_owned();
+        sys::handle(self, &u, &sys_path, req).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

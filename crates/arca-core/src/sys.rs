@@ -1,0 +1,376 @@
+//! Logical `sys/` endpoints of the foundation: seal, keyring rotation, root-key rotation,
+//! rekey and root generation (OpenBao's authenticated paths), and `sys/raw`.
+
+use std::time::Duration;
+
+use arca_barrier::RotationConfig;
+use arca_logical::{LogicalError, Operation, Request, Response};
+use arca_storage::Storage;
+use arca_types::{duration, field};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{Core, CoreError, Unsealed};
+
+/// Keys `sys/raw` must never touch: they hold the keys that open the barrier.
+const RAW_PROTECTED: &[&str] = &["core/keyring", "core/root-key", "core/seal-config"];
+
+/// Vault's bounds for keyring auto-rotation settings.
+const MIN_ROTATION_OPERATIONS: u64 = 1_000_000;
+const MAX_ROTATION_OPERATIONS: u64 = 3_865_470_566;
+const MIN_ROTATION_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+/// Typed access to request fields with Vault's leniency; remembers which fields were
+/// read so the rest can be reported as ignored.
+pub(crate) struct Fields<'a> {
+    data: &'a Map<String, Value>,
+    used: Vec<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(data: &'a Map<String, Value>) -> Self {
+        Self {
+            data,
+            used: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, name: &'static str) -> Option<&'a Value> {
+        self.used.push(name);
+        self.data.get(name).filter(|v| !v.is_null())
+    }
+
+    pub(crate) fn string(&mut self, name: &'static str) -> Result<Option<String>, CoreError> {
+        self.get(name)
+            .map(|v| field::as_string(v).map_err(|e| bad_field(name, &e)))
+            .transpose()
+    }
+
+    pub(crate) fn bool(&mut self, name: &'static str) -> Result<Option<bool>, CoreError> {
+        self.get(name)
+            .map(|v| field::as_bool(v).map_err(|e| bad_field(name, &e)))
+            .transpose()
+    }
+
+    pub(crate) fn u64(&mut self, name: &'static str) -> Result<Option<u64>, CoreError> {
+        self.get(name)
+            .map(|v| field::as_u64(v).map_err(|e| bad_field(name, &e)))
+            .transpose()
+    }
+
+    pub(crate) fn duration(&mut self, name: &'static str) -> Result<Option<Duration>, CoreError> {
+        self.get(name)
+            .map(|v| duration::parse_duration_value(v).map_err(|e| bad_field(name, &e)))
+            .transpose()
+    }
+
+    pub(crate) fn list_nonempty(&mut self, name: &'static str) -> bool {
+        match self.get(name) {
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// `Endpoint ignored these unrecognized parameters: [...]`, as Vault warns.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let unknown: Vec<&str> = self
+            .data
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !self.used.contains(k))
+            .collect();
+        if unknown.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "Endpoint ignored these unrecognized parameters: [{}]",
+                unknown.join(" ")
+            )]
+        }
+    }
+}
+
+fn bad_field(name: &str, err: &dyn std::fmt::Display) -> CoreError {
+    CoreError::invalid(format!(
+        "error converting input for field \"{name}\": {err}"
+    ))
+}
+
+fn to_map<T: Serialize>(value: &T) -> Result<Map<String, Value>, CoreError> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(CoreError::Corrupt("response")),
+    }
+}
+
+fn data_response(data: Map<String, Value>, fields: &Fields<'_>) -> Response {
+    Response {
+        data: Some(data),
+        warnings: fields.warnings(),
+        ..Response::default()
+    }
+}
+
+fn empty_response(fields: &Fields<'_>) -> Response {
+    Response {
+        warnings: fields.warnings(),
+        ..Response::default()
+    }
+}
+
+fn unsupported_path() -> CoreError {
+    CoreError::client(LogicalError::new(
+        arca_logical::ErrorKind::NotFound,
+        "unsupported path",
+    ))
+}
+
+fn unsupported_op() -> CoreError {
+    CoreError::client(LogicalError::unsupported_operation())
+}
+
+fn is_write(op: Operation) -> bool {
+    matches!(op, Operation::Create | Operation::Update)
+}
+
+/// Dispatches `sys/<path>`; the token has already been authenticated and authorised.
+pub(crate) async fn handle(
+    core: &Core,
+    u: &Unsealed,
+    path: &str,
+    req: Request,
+) -> Result<Response, CoreError> {
+    let op = req.operation;
+    let mut f = Fields::new(&req.data);
+    match path.trim_end_matches('/') {
+        "seal" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            core.seal().await;
+            Ok(Response::default())
+        }
+        "step-down" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            // A single node without HA stays active, as Vault does without HA storage.
+            Ok(Response::default())
+        }
+        "key-status" => {
+            if op != Operation::Read {
+                return Err(unsupported_op());
+            }
+            let status = u.barrier.key_status();
+            let mut m = Map::new();
+            m.insert("term".into(), status.term.into());
+            let install = status
+                .install_time
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            m.insert("install_time".into(), install.into());
+            m.insert("encryptions".into(), status.encryptions.into());
+            Ok(data_response(m, &f))
+        }
+        "rotate" | "rotate/keyring" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            u.barrier.rotate().await?;
+            Ok(empty_response(&f))
+        }
+        "rotate/config" | "rotate/keyring/config" => match op {
+            Operation::Read => {
+                let c = u.barrier.rotation_config();
+                let mut m = Map::new();
+                m.insert("enabled".into(), c.enabled.into());
+                m.insert("interval".into(), c.interval.as_secs().into());
+                m.insert("max_operations".into(), c.max_operations.into());
+                Ok(data_response(m, &f))
+            }
+            op if is_write(op) => {
+                let mut c: RotationConfig = u.barrier.rotation_config();
+                if let Some(enabled) = f.bool("enabled")? {
+                    c.enabled = enabled;
+                }
+                if let Some(max) = f.u64("max_operations")? {
+                    if !(MIN_ROTATION_OPERATIONS..=MAX_ROTATION_OPERATIONS).contains(&max) {
+                        return Err(CoreError::invalid(format!(
+                            "max_operations must be between {MIN_ROTATION_OPERATIONS} and {MAX_ROTATION_OPERATIONS}"
+                        )));
+                    }
+                    c.max_operations = max;
+                }
+                if let Some(interval) = f.duration("interval")? {
+                    if !interval.is_zero() && interval < MIN_ROTATION_INTERVAL {
+                        return Err(CoreError::invalid("interval must be 0 or at least 24h"));
+                    }
+                    c.interval = interval;
+                }
+                u.barrier.set_rotation_config(c).await?;
+                Ok(empty_response(&f))
+            }
+            _ => Err(unsupported_op()),
+        },
+        "rotate/root" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            core.rotate_root_key().await?;
+            Ok(empty_response(&f))
+        }
+        "rotate/root/init" => match op {
+            Operation::Read => Ok(data_response(to_map(&core.rekey_status().await?)?, &f)),
+            op if is_write(op) => {
+                let shares = f.u64("secret_shares")?;
+                let threshold = f.u64("secret_threshold")?;
+                let verify = f.bool("require_verification")?.unwrap_or(false);
+                let pgp = f.list_nonempty("pgp_keys");
+                let backup = f.bool("backup")?.unwrap_or(false);
+                let status = core
+                    .rekey_init(shares, threshold, verify, pgp || backup)
+                    .await?;
+                Ok(data_response(to_map(&status)?, &f))
+            }
+            Operation::Delete => {
+                core.rekey_cancel().await?;
+                Ok(empty_response(&f))
+            }
+            _ => Err(unsupported_op()),
+        },
+        "rotate/root/update" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            let (key, nonce) = key_and_nonce(&mut f)?;
+            let resp = core.rekey_update(&key, &nonce).await?;
+            Ok(data_response(to_map(&resp)?, &f))
+        }
+        "rotate/root/verify" => match op {
+            Operation::Read => Ok(data_response(core.rekey_verify_status().await?, &f)),
+            op if is_write(op) => {
+                let (key, nonce) = key_and_nonce(&mut f)?;
+                Ok(data_response(core.rekey_verify(&key, &nonce).await?, &f))
+            }
+            Operation::Delete => {
+                core.rekey_verify_cancel().await?;
+                Ok(data_response(core.rekey_verify_status().await?, &f))
+            }
+            _ => Err(unsupported_op()),
+        },
+        "generate-root-token/attempt" => match op {
+            Operation::Read => Ok(data_response(
+                to_map(&core.generate_root_status().await?)?,
+                &f,
+            )),
+            op if is_write(op) => {
+                let otp = f.string("otp")?;
+                let pgp = f.string("pgp_key")?.is_some_and(|k| !k.is_empty());
+                let status = core.generate_root_init(otp, pgp).await?;
+                Ok(data_response(to_map(&status)?, &f))
+            }
+            Operation::Delete => {
+                core.generate_root_cancel().await?;
+                Ok(empty_response(&f))
+            }
+            _ => Err(unsupported_op()),
+        },
+        "generate-root-token/update" => {
+            if !is_write(op) {
+                return Err(unsupported_op());
+            }
+            let (key, nonce) = key_and_nonce(&mut f)?;
+            let status = core.generate_root_update(&key, &nonce).await?;
+            Ok(data_response(to_map(&status)?, &f))
+        }
+        p if p == "raw" || p.starts_with("raw/") => {
+            if !core.config.raw_storage_endpoint {
+                return Err(unsupported_path());
+            }
+            let key = path
+                .strip_prefix("raw")
+                .unwrap_or_default()
+                .trim_start_matches('/');
+            raw(u, key, op, &mut f).await
+        }
+        _ => Err(unsupported_path()),
+    }
+}
+
+fn key_and_nonce(f: &mut Fields<'_>) -> Result<(String, String), CoreError> {
+    let key = f
+        .string("key")?
+        .ok_or_else(|| CoreError::invalid("'key' must be specified"))?;
+    let nonce = f.string("nonce")?.unwrap_or_default();
+    Ok((key, nonce))
+}
+
+/// `sys/raw/<key>`: direct access to storage keys, through the barrier, for operators.
+async fn raw(
+    u: &Unsealed,
+    key: &str,
+    op: Operation,
+    f: &mut Fields<'_>,
+) -> Result<Response, CoreError> {
+    if RAW_PROTECTED
+        .iter()
+        .any(|p| key == *p || key.starts_with(&format!("{p}/")))
+    {
+        return Err(CoreError::invalid(format!("cannot access \"{key}\"")));
+    }
+    let storage: &dyn Storage = u.barrier.as_ref();
+    match op {
+        Operation::List => {
+            let keys = storage.list(key).await?;
+            if keys.is_empty() {
+                return Err(CoreError::client(LogicalError::not_found()));
+            }
+            let mut m = Map::new();
+            m.insert("keys".into(), keys.into());
+            Ok(data_response(m, f))
+        }
+        Operation::Read => {
+            let encoding = f.string("encoding")?;
+            let Some(value) = storage.get(key).await? else {
+                return Err(CoreError::client(LogicalError::not_found()));
+            };
+            let text = match encoding.as_deref() {
+                Some("base64") => B64.encode(&value),
+                None | Some("") => String::from_utf8(value).map_err(|_| {
+                    CoreError::invalid("value is not valid UTF-8; read it with encoding=base64")
+                })?,
+                Some(_) => return Err(CoreError::invalid("unsupported encoding")),
+            };
+            let mut m = Map::new();
+            m.insert("value".into(), text.into());
+            Ok(data_response(m, f))
+        }
+        op if is_write(op) => {
+            if key.is_empty() || key.ends_with('/') {
+                return Err(CoreError::invalid("cannot write to a path ending in '/'"));
+            }
+            let encoding = f.string("encoding")?;
+            let value = f
+                .string("value")?
+                .ok_or_else(|| CoreError::invalid("no value provided"))?;
+            let bytes = match encoding.as_deref() {
+                Some("base64") => B64
+                    .decode(value.as_bytes())
+                    .map_err(|_| CoreError::invalid("value is not valid base64"))?,
+                None | Some("") => value.into_bytes(),
+                Some(_) => return Err(CoreError::invalid("unsupported encoding")),
+            };
+            storage.put(key, &bytes).await?;
+            Ok(empty_response(f))
+        }
+        Operation::Delete => {
+            storage.delete(key).await?;
+            Ok(empty_response(f))
+        }
+        _ => Err(unsupported_op()),
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `arca` binary: a real process on an ephemeral port, driven
+//! over HTTP. One integration binary for the crate (link time), one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bad_input;
+mod config;
+mod durability;
+mod seal_lifecycle;
+mod support;
+mod tls;
