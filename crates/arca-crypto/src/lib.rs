@@ -81,7 +81,14 @@ pub fn random_uuid() -> Result<String, CryptoError> {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex_lower(&b);
-    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
@@ -129,7 +136,9 @@ impl AeadKey {
             return Err(CryptoError::KeyLength);
         }
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::KeyLength)?;
-        Ok(Self { key: LessSafeKey::new(unbound) })
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     /// Encrypts `plaintext` with a fresh random nonce, binding `aad`.
@@ -180,13 +189,19 @@ mod tests {
         let key = AeadKey::new(&[7u8; 32]).unwrap();
         let sealed = key.seal(b"path/a", b"hello").unwrap();
         assert_eq!(&*key.open(b"path/a", &sealed).unwrap(), b"hello");
-        assert!(matches!(key.open(b"path/b", &sealed), Err(CryptoError::Authentication)));
+        assert!(matches!(
+            key.open(b"path/b", &sealed),
+            Err(CryptoError::Authentication)
+        ));
         for i in 0..sealed.len() {
             let mut t = sealed.clone();
             t[i] ^= 1;
             assert!(key.open(b"path/a", &t).is_err(), "bit flip at {i} accepted");
         }
-        assert!(matches!(key.open(b"path/a", &sealed[..20]), Err(CryptoError::Truncated)));
+        assert!(matches!(
+            key.open(b"path/a", &sealed[..20]),
+            Err(CryptoError::Truncated)
+        ));
     }
 
     #[test]

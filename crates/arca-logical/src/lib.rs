@@ -122,7 +122,10 @@ pub struct Response {
 impl Response {
     /// A response carrying `data`.
     pub fn with_data(data: Map<String, Value>) -> Self {
-        Self { data: Some(data), ..Self::default() }
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
     }
 
     /// Whether the response has nothing to send (answered with 204).
@@ -170,7 +173,10 @@ pub struct LogicalError {
 impl LogicalError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     /// 400 with `message`.
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -45,7 +45,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body with one message.
     pub fn one(message: impl Into<String>) -> Self {
-        Self { errors: vec![message.into()], data: None }
+        Self {
+            errors: vec![message.into()],
+            data: None,
+        }
     }
 }
 
@@ -82,10 +85,12 @@ pub const LEGACY_TOP_LEVEL_PATHS: &[&str] = &[
 /// Whether `path` (canonical, without `/v1/`) is one of [`LEGACY_TOP_LEVEL_PATHS`].
 pub fn is_legacy_top_level(path: &str) -> bool {
     let path = path.trim_end_matches('/');
-    LEGACY_TOP_LEVEL_PATHS.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path == *p,
-    })
+    LEGACY_TOP_LEVEL_PATHS
+        .iter()
+        .any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == *p,
+        })
 }
 
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub struct InitResponse {
 
 impl std::fmt::Debug for InitResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InitResponse").field("shares", &self.keys.len()).finish_non_exhaustive()
+        f.debug_struct("InitResponse")
+            .field("shares", &self.keys.len())
+            .finish_non_exhaustive()
     }
 }
 
