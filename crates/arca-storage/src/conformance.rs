@@ -4,10 +4,12 @@
 //! [`run_all`] from an async test, with a factory that returns a fresh, empty store on
 //! each call:
 //!
-//! ```ignore
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! ```
+//! # use std::sync::Arc;
+//! # use arca_storage::InMemStorage as MyBackend;
+//! // In the backend crate: #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 //! async fn conformance() {
-//!     arca_storage::conformance::run_all(|| Arc::new(MyBackend::new_empty())).await;
+//!     arca_storage::conformance::run_all(|| Arc::new(MyBackend::new())).await;
 //! }
 //! ```
 //!
