@@ -14,8 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arca_core::Core;
-use arca_logical::{ClientToken, ErrorKind, LogicalError, Operation, Request, Response};
-use arca_types::envelope::{ErrorBody, ResponseEnvelope, is_legacy_top_level};
+use arca_logical::{
+    ClientToken, ErrorKind, LogicalError, Operation, Request, Response, ResponseStatus,
+};
+use arca_types::envelope::ErrorBody;
 use arca_types::json::{JsonLimits, Map};
 use arca_types::{duration, field, json, path};
 use axum::Router;
@@ -26,6 +28,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 
 mod legacy;
+mod render;
 mod serve;
 mod sys_bare;
 pub mod tls;
@@ -428,38 +431,28 @@ fn logical_response(
     if let Some(raw) = resp.raw {
         return json_response(StatusCode::OK, &raw);
     }
-    let empty_list = op == Operation::List
-        && resp.warnings.is_empty()
-        && resp.data.as_ref().is_none_or(|d| {
-            d.len() <= 1
-                && d.get("keys")
-                    .is_none_or(|k| k.as_array().is_none_or(Vec::is_empty))
-        });
-    if empty_list || (resp.is_empty() && matches!(op, Operation::Read | Operation::Header)) {
-        return error_response(StatusCode::NOT_FOUND, ErrorBody::default());
-    }
-    if resp.is_empty() {
-        return no_content();
-    }
-    let envelope = ResponseEnvelope {
-        request_id: request_id.to_owned(),
-        data: resp.data.clone().map(Value::Object),
-        warnings: (!resp.warnings.is_empty()).then_some(resp.warnings),
-        auth: resp.auth,
-        ..ResponseEnvelope::default()
+    let status = match resp.status {
+        ResponseStatus::Normal => StatusCode::OK,
+        ResponseStatus::NotFound => StatusCode::NOT_FOUND,
+        ResponseStatus::BadRequest => StatusCode::BAD_REQUEST,
     };
-    let mut body = match serde_json::to_value(&envelope) {
-        Ok(Value::Object(m)) => m,
-        _ => return logical_error(&LogicalError::internal()),
-    };
-    if is_legacy_top_level(path)
-        && let Some(data) = resp.data
-    {
-        for (k, v) in data {
-            body.entry(k).or_insert(v);
+    if resp.status == ResponseStatus::Normal {
+        let empty_list = op == Operation::List
+            && resp.warnings.is_empty()
+            && resp.data.as_ref().is_none_or(|d| {
+                d.len() <= 1
+                    && d.get("keys")
+                        .is_none_or(|k| k.as_array().is_none_or(Vec::is_empty))
+            });
+        if empty_list || (resp.is_empty() && matches!(op, Operation::Read | Operation::Header)) {
+            return error_response(StatusCode::NOT_FOUND, ErrorBody::default());
+        }
+        if resp.is_empty() {
+            return no_content();
         }
     }
-    json_response(StatusCode::OK, &Value::Object(body))
+    let body = render::envelope(request_id, path, resp);
+    json_response(status, &Value::Object(body))
 }
 
 #[cfg(test)]
