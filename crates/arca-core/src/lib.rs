@@ -26,13 +26,21 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
+mod mounts;
+mod policies;
 mod quorum;
 mod seal;
 mod sys;
+mod sys_mounts;
+mod sys_policy;
 mod tokens;
 
+pub use mounts::Registry;
 pub use quorum::QuorumKind;
 pub use tokens::TokenEntry;
+
+use mounts::{Mounts, SystemTtls};
+use policies::PolicyStore;
 
 use quorum::{GenerateRootOp, RekeyOp};
 use seal::{SealConfig, ShareSet, UnsealKey};
@@ -139,6 +147,8 @@ const CLUSTER_INFO_PATH: &str = "core/cluster-info";
 struct Unsealed {
     barrier: Arc<Barrier>,
     tokens: TokenStore,
+    mounts: Mounts,
+    policies: PolicyStore,
     cluster: ClusterInfo,
     /// Kept so root-key rotation can re-seal the new root key without a quorum. A std
     /// mutex: it is only held for synchronous encryption, never across an await.
@@ -198,6 +208,7 @@ pub struct HealthState {
 pub struct Core {
     physical: Arc<dyn Storage>,
     config: CoreConfig,
+    registry: Registry,
     seal_config: ArcSwapOption<SealConfig>,
     /// Read lock-free on every request; replaced only under `transition`.
     unsealed: ArcSwapOption<Unsealed>,
@@ -483,6 +494,10 @@ impl Core {
             None => return Err(CoreError::Corrupt("cluster info is missing")),
         };
         let tokens = TokenStore::open(Arc::clone(&barrier_storage)).await?;
+        let policies = PolicyStore::open(Arc::clone(&barrier_storage)).await?;
+        let ttls = SystemTtls { default_ttl: self.config.default_lease_ttl, max_ttl: self.config.max_lease_ttl };
+        let mounts =
+            Mounts::load(Arc::clone(&barrier_storage), self.registry.clone(), ttls, Default::default()).await?;
         let rotate_barrier = Arc::clone(&barrier);
         let rotate_task = tokio::spawn(async move {
             loop {
@@ -497,6 +512,8 @@ impl Core {
         self.unsealed.store(Some(Arc::new(Unsealed {
             barrier,
             tokens,
+            mounts,
+            policies,
             cluster,
             unseal_key: std::sync::Mutex::new(unseal_key),
             rotate_task,
@@ -510,6 +527,7 @@ impl Core {
     pub(crate) async fn seal(&self) {
         let _guard = self.transition.lock().await;
         if let Some(u) = self.unsealed.swap(None) {
+            u.mounts.cleanup_all().await;
             // Requests still holding the Arc fail from here on; key bytes are wiped.
             u.barrier.seal();
         }
@@ -560,43 +578,119 @@ impl Core {
             .ok_or(CoreError::Client(LogicalError::sealed()))
     }
 
-    /// Resolves the request's token to its entry; 403 when absent or unknown.
-    async fn authenticate(&self, u: &Unsealed, req: &Request) -> Result<TokenEntry, CoreError> {
-        let Some(token) = req.token.as_ref() else {
-            return Err(CoreError::client(LogicalError::permission_denied()));
-        };
-        u.tokens
-            .lookup(token.expose())
-            .await?
-            .ok_or(CoreError::client(LogicalError::permission_denied()))
+    /// The compiled ACL of a token's policies.
+    pub(crate) async fn acl_for(&self, u: &Unsealed, entry: &TokenEntry) -> Result<Arc<arca_acl::Acl>, CoreError> {
+        let ctx = arca_acl::TemplateContext::default();
+        u.policies.acl(&entry.policies, &ctx, "").await
     }
 
     /// Handles a logical request (everything except the bare sys endpoints).
     pub async fn handle(&self, req: Request) -> Result<Response, LogicalError> {
-        self.handle_inner(req)
-            .await
-            .map_err(CoreError::into_logical)
+        self.handle_inner(req).await.map_err(CoreError::into_logical)
     }
 
-    async fn handle_inner(&self, req: Request) -> Result<Response, CoreError> {
+    /// The request pipeline: route → authenticate → create-or-update → ACL → handler.
+    async fn handle_inner(&self, mut req: Request) -> Result<Response, CoreError> {
         let u = self.unsealed()?;
-        let Some(sys_path) = req.path.strip_prefix("sys/") else {
-            // Mounted engines arrive with the mount table; until then nothing else routes.
-            let _entry = self.authenticate(&u, &req).await?;
-            let route = req.path.trim_end_matches('/');
-            return Err(CoreError::client(LogicalError::new(
-                ErrorKind::NotFound,
-                format!("no handler for route \"{route}\". route entry not found."),
-            )));
+        let path = req.path.clone();
+        let router = u.mounts.router();
+        let sys_path = path.strip_prefix("sys/").map(str::to_owned);
+        let route = match &sys_path {
+            Some(_) => None,
+            None => Some(Arc::clone(router.route(&path).ok_or_else(|| {
+                let route = path.trim_end_matches('/');
+                CoreError::client(LogicalError::new(
+                    ErrorKind::NotFound,
+                    format!("no handler for route \"{route}\". route entry not found."),
+                ))
+            })?)),
         };
-        let entry = self.authenticate(&u, &req).await?;
-        // Until ACL policies exist, only root tokens exist and every sys path is allowed
-        // to them; anything else is denied (fail closed).
-        if !entry.is_root() {
+        let relative = match &route {
+            Some(r) => path.strip_prefix(&r.full_path).unwrap_or_default().to_owned(),
+            None => sys_path.clone().unwrap_or_default(),
+        };
+        let unauthenticated = match &route {
+            Some(r) => r.backend.special_paths().is_unauthenticated(&relative),
+            None => sys::is_unauthenticated(&relative),
+        };
+
+        // Authenticate. Unauthenticated paths still see a valid token if one was sent.
+        let entry = match req.token.as_ref() {
+            Some(t) => u.tokens.lookup(t.expose()).await?,
+            None => None,
+        };
+        if entry.is_none() && !unauthenticated {
             return Err(CoreError::client(LogicalError::permission_denied()));
         }
-        let sys_path = sys_path.to_owned();
-        sys::handle(self, &u, &sys_path, req).await
+
+        if let Some(r) = &route {
+            req.mount_point = r.full_path.clone();
+            req.mount_type = r.entry.mount_type.clone();
+            req.mount_accessor = r.entry.accessor.clone();
+            req.path = relative.clone();
+        }
+        if let Some(e) = &entry {
+            req.caller = Some(arca_logical::Caller {
+                token_id: req.token.as_ref().map(|t| u.tokens.token_id(t.expose())).unwrap_or_default(),
+                accessor: e.accessor.clone(),
+                policies: e.policies.clone(),
+                display_name: e.display_name.clone(),
+                entity_id: String::new(),
+                metadata: Default::default(),
+                token_type: arca_logical::TokenType::Service,
+                is_root: e.is_root(),
+                orphan: true,
+            });
+        }
+
+        // Writes are `create` when the backend says the target does not exist yet.
+        if req.operation == arca_logical::Operation::Update
+            && let Some(r) = &route
+            && r.backend.exists(&req).await.map_err(CoreError::Client)? == Some(false)
+        {
+            req.operation = arca_logical::Operation::Create;
+        }
+
+        if !unauthenticated && let Some(e) = &entry {
+            let acl = self.acl_for(&u, e).await?;
+            let sudo_required = match &route {
+                Some(r) => r.backend.special_paths().is_root(&relative),
+                None => sys::is_root_protected(&relative, req.operation),
+            };
+            let verdict = acl.evaluate(&arca_acl::AclRequest {
+                path: &path,
+                operation: acl_operation(req.operation),
+                data: Some(&req.data),
+                wrap_ttl: req.wrap_ttl,
+                sudo_required,
+            });
+            if !verdict.allowed {
+                tracing::debug!(path = %path, op = req.operation.as_str(), reason = ?verdict.denial, "permission denied");
+                return Err(CoreError::client(LogicalError::permission_denied()));
+            }
+            req.sudo = verdict.sudo;
+        }
+
+        match route {
+            None => sys::handle(self, &u, &relative, req, entry.as_ref()).await,
+            Some(r) => {
+                let resp = r.backend.handle(&req).await.map_err(CoreError::Client)?;
+                Ok(resp.unwrap_or_default())
+            }
+        }
+    }
+}
+
+fn acl_operation(op: arca_logical::Operation) -> arca_acl::Operation {
+    use arca_logical::Operation as L;
+    match op {
+        L::Read | L::Header => arca_acl::Operation::Read,
+        L::Create => arca_acl::Operation::Create,
+        L::Update => arca_acl::Operation::Update,
+        L::Patch => arca_acl::Operation::Patch,
+        L::Delete => arca_acl::Operation::Delete,
+        L::List => arca_acl::Operation::List,
+        L::Scan => arca_acl::Operation::Scan,
     }
 }
 

@@ -137,13 +137,44 @@ fn is_write(op: Operation) -> bool {
     matches!(op, Operation::Create | Operation::Update)
 }
 
+/// `sys/` paths served without a token (they check a token themselves when one is sent).
+pub(crate) fn is_unauthenticated(path: &str) -> bool {
+    matches!(
+        path.trim_end_matches('/'),
+        "wrapping/lookup" | "wrapping/pubkey" | "internal/ui/mounts" | "internal/ui/namespaces"
+    ) || path.starts_with("internal/ui/mounts/")
+}
+
+/// Root-protected `sys/` paths: `sudo` is needed in addition to the capability.
+pub(crate) fn is_root_protected(path: &str, op: Operation) -> bool {
+    let p = path.trim_end_matches('/');
+    let prefixed = |prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
+    matches!(
+        p,
+        "remount" | "audit" | "raw" | "rotate" | "rotate/keyring" | "rotate/root" | "config/cors"
+            | "leases" | "seal" | "step-down"
+    ) || ["auth", "audit", "raw", "config/auditing", "config/ui/headers", "plugins/catalog",
+        "revoke-prefix", "revoke-force", "leases/revoke-prefix", "leases/revoke-force", "internal/inspect"]
+        .iter()
+        .any(|prefix| p.starts_with(&format!("{prefix}/")) || (p == *prefix && *prefix != "auth"))
+        || (op == Operation::List && prefixed("leases/lookup"))
+        || (op != Operation::Read && p.starts_with("auth/"))
+}
+
 /// Dispatches `sys/<path>`; the token has already been authenticated and authorised.
 pub(crate) async fn handle(
     core: &Core,
     u: &Unsealed,
     path: &str,
     req: Request,
+    caller: Option<&crate::TokenEntry>,
 ) -> Result<Response, CoreError> {
+    if let Some(result) = crate::sys_mounts::handle(u, path, &req).await {
+        return result;
+    }
+    if let Some(result) = crate::sys_policy::handle(core, u, path, &req, caller).await {
+        return result;
+    }
     let op = req.operation;
     let mut f = Fields::new(&req.data);
     match path.trim_end_matches('/') {

@@ -129,4 +129,18 @@ impl TokenStore {
             .map(Some)
             .map_err(|_| CoreError::Corrupt("token entry"))
     }
+
+    /// Finds a token's entry by its accessor.
+    pub(crate) async fn lookup_accessor(&self, accessor: &str) -> Result<Option<TokenEntry>, CoreError> {
+        let key = format!("accessor/{}", self.hash("accessor", accessor));
+        let Some(id_key) = self.view.get(&key).await? else { return Ok(None) };
+        let id_key = String::from_utf8(id_key).map_err(|_| CoreError::Corrupt("token index"))?;
+        let Some(bytes) = self.view.get(&id_key).await? else { return Ok(None) };
+        serde_json::from_slice(&bytes).map(Some).map_err(|_| CoreError::Corrupt("token entry"))
+    }
+
+    /// The store id of a token: the hash its entry is kept under.
+    pub(crate) fn token_id(&self, token: &str) -> String {
+        self.hash("id", token)
+    }
 }

@@ -28,7 +28,6 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 
 mod legacy;
-mod render;
 mod serve;
 mod sys_bare;
 pub mod tls;
@@ -451,7 +450,7 @@ fn logical_response(
             return no_content();
         }
     }
-    let body = render::envelope(request_id, path, resp);
+    let body = arca_logical::render::envelope(request_id, path, resp);
     json_response(status, &Value::Object(body))
 }
 

@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 mod backend;
 mod fields;
 mod paths;
+pub mod render;
 mod response;
 
 pub use backend::{Backend, BackendConfig, BackendKind, Factory, SpecialPaths, SystemView};

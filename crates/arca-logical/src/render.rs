@@ -1,11 +1,12 @@
-//! Rendering a logical response into Vault's JSON envelope.
+//! Rendering a logical response into Vault's JSON envelope. Used by the HTTP layer for
+//! every answer and by the core to store wrapped responses.
 
-use arca_logical::{Auth, Response};
+use crate::{Auth, Response};
 use arca_types::envelope::{ResponseEnvelope, is_legacy_top_level};
 use serde_json::{Map, Value, json};
 
 /// The `auth` block as clients read it (`auth.client_token`, `lease_duration`, ...).
-pub(crate) fn auth(a: &Auth) -> Value {
+pub fn auth(a: &Auth) -> Value {
     let mut m = Map::new();
     m.insert("client_token".into(), a.client_token.clone().into());
     m.insert("accessor".into(), a.accessor.clone().into());
@@ -29,7 +30,7 @@ pub(crate) fn auth(a: &Auth) -> Value {
 }
 
 /// The whole envelope, with the legacy top-level copy of `data` where old clients read it.
-pub(crate) fn envelope(request_id: &str, path: &str, resp: Response) -> Map<String, Value> {
+pub fn envelope(request_id: &str, path: &str, resp: Response) -> Map<String, Value> {
     if let Some(w) = &resp.wrap_info {
         // A wrapped response shows only the wrapping token; its request id is "".
         let info = json!({
