@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bad_input;
+mod compat_common;
+mod compat_hvac;
+mod compat_lifecycle;
+mod compat_sys;
 mod config;
 mod durability;
 mod seal_lifecycle;
