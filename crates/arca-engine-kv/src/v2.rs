@@ -197,7 +197,7 @@ fn parse_versions(f: &FieldData<'_>) -> LogicalResult<Vec<i64>> {
     Ok(out)
 }
 
-/// A seconds count for a `max_versions`-like field.
+/// A non-negative integer field that must fit in 32 bits (`max_versions`).
 fn parse_u32(f: &FieldData<'_>, name: &str) -> LogicalResult<Option<u32>> {
     f.u64(name)?
         .map(|n| u32::try_from(n).map_err(|_| field_error(name, "integer out of range")))
@@ -321,7 +321,7 @@ struct MetadataInput {
     cas_required: Option<Option<bool>>,
     metadata_cas_required: Option<Option<bool>>,
     delete_version_after: Option<Option<u64>>,
-    /// `None` inside: remove the key (patch) ; the outer `Some(vec![])` with `clear`.
+    /// Entries to set; a `None` value removes that key (patch only).
     custom_metadata: Option<Vec<(String, Option<String>)>>,
     clear_custom_metadata: bool,
     metadata_cas: Option<i64>,
