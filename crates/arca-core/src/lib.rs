@@ -226,13 +226,20 @@ pub(crate) fn now_unix() -> i64 {
 }
 
 impl Core {
-    /// Opens the core over `physical`, sealed.
-    pub async fn new(
+    /// Opens the core over `physical`, sealed, with no secrets engines registered.
+    pub async fn new(physical: Arc<dyn Storage>, config: CoreConfig) -> Result<Arc<Core>, CoreError> {
+        Self::with_registry(physical, config, Registry::new()).await
+    }
+
+    /// Opens the core over `physical`, sealed, able to mount the types in `registry`.
+    pub async fn with_registry(
         physical: Arc<dyn Storage>,
         config: CoreConfig,
+        registry: Registry,
     ) -> Result<Arc<Core>, CoreError> {
         let seal_config = SealConfig::load(physical.as_ref()).await?;
         Ok(Arc::new(Core {
+            registry,
             initialized: AtomicBool::new(seal_config.is_some()),
             seal_config: ArcSwapOption::from(seal_config.map(Arc::new)),
             physical,

@@ -254,7 +254,7 @@ impl Mounts {
             write: Mutex::new(()),
             builtin,
         };
-        let _guard = m.write.lock().await;
+        let guard = m.write.lock().await;
         let mut secrets = m.read_table(SECRETS_TABLE).await?;
         if secrets.is_empty() {
             let mut cubby = MountEntry::new("cubbyhole/", "cubbyhole", BackendKind::Secrets)?;
@@ -269,6 +269,7 @@ impl Mounts {
         }
         let auth = m.read_table(AUTH_TABLE).await?;
         m.rebuild(&secrets, &auth).await?;
+        drop(guard);
         Ok(m)
     }
 
