@@ -276,6 +276,12 @@ impl TokenStore {
         }
     }
 
+    /// Whether a service token with this store id is stored at all (live, expired or being
+    /// revoked): for the lease manager's tidy, which revokes leases of vanished tokens.
+    pub async fn contains_id(&self, id: &str) -> Result<bool, TokenError> {
+        Ok(self.read_entry(id).await?.is_some())
+    }
+
     /// The accessor index → store id, for any stored token (even one being revoked).
     pub(crate) async fn id_for_accessor(
         &self,
@@ -671,6 +677,22 @@ impl TokenStore {
         entry: &TokenEntry,
         increment: Duration,
     ) -> Result<(TokenEntry, Vec<String>), TokenError> {
+        let renewed = self.renew_from_lease(entry, increment).await?;
+        self.hooks
+            .token_renewed(&renewed.0, Duration::from_secs(renewed.0.current_ttl))
+            .await
+            .map_err(TokenError::Hook)?;
+        Ok(renewed)
+    }
+
+    /// [`TokenStore::renew`] without the [`TokenHooks::token_renewed`] call: for renewals
+    /// that come from the lease manager (`sys/leases/renew` of a token lease), which holds
+    /// the lease and applies the returned TTL (`current_ttl`) itself.
+    pub async fn renew_from_lease(
+        &self,
+        entry: &TokenEntry,
+        increment: Duration,
+    ) -> Result<(TokenEntry, Vec<String>), TokenError> {
         if entry.is_batch() {
             return Err(TokenError::Invalid(
                 "batch tokens cannot be renewed".to_owned(),
@@ -753,10 +775,6 @@ impl TokenStore {
             self.write_entry(&e).await?;
             (e, warnings)
         };
-        self.hooks
-            .token_renewed(&renewed.0, Duration::from_secs(renewed.0.current_ttl))
-            .await
-            .map_err(TokenError::Hook)?;
         Ok(renewed)
     }
 

@@ -186,3 +186,31 @@ async fn renew_accessor_hides_the_token() {
     assert_eq!(auth.accessor, accessor);
     assert_eq!(auth.ttl.as_secs(), 1800);
 }
+
+#[tokio::test]
+async fn renewal_from_the_lease_manager_skips_the_hook() {
+    let h = harness().await;
+    let (t, _) = h.create(json!({"policies": ["app"], "ttl": "1h"})).await;
+    let e = h.entry(&t).await;
+    h.advance(600);
+    let (renewed, warnings) = h
+        .store
+        .renew_from_lease(&e, Duration::from_secs(1800))
+        .await
+        .unwrap();
+    assert_eq!((renewed.current_ttl, warnings.len()), (1800, 0));
+    assert!(
+        !h.hooks
+            .events()
+            .iter()
+            .any(|ev| matches!(ev, Event::Renewed(..)))
+    );
+    assert_eq!(h.lookup_data(&t).await["ttl"], json!(1800));
+    assert!(h.store.contains_id(&e.id).await.unwrap());
+    h.advance(1800);
+    assert!(
+        h.store.contains_id(&e.id).await.unwrap(),
+        "expired but still stored"
+    );
+    assert!(h.store.lookup_id(&e.id).await.unwrap().is_none());
+}
