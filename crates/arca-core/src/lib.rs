@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
+mod links;
 mod mounts;
 mod policies;
 mod quorum;
@@ -33,18 +34,21 @@ mod seal;
 mod sys;
 mod sys_mounts;
 mod sys_policy;
-mod tokens;
+mod wrapping;
 
+pub use arca_token::TokenEntry;
 pub use mounts::Registry;
 pub use quorum::QuorumKind;
-pub use tokens::TokenEntry;
 
-use mounts::{Mounts, SystemTtls};
+use arca_expiration::{ExpirationManager, TtlBounds};
+use arca_identity::IdentityStore;
+use arca_logical::{BackendKind, Operation};
+use arca_token::TokenStore;
+use links::Links;
+use mounts::{MountEntry, Mounts, SystemTtls};
 use policies::PolicyStore;
-
 use quorum::{GenerateRootOp, RekeyOp};
 use seal::{SealConfig, ShareSet, UnsealKey};
-use tokens::TokenStore;
 
 /// The version Arca reports in seal-status, health and `arca version`.
 pub const VERSION: &str = "0.1.0";
@@ -146,9 +150,12 @@ const CLUSTER_INFO_PATH: &str = "core/cluster-info";
 /// zeroized by its owners and the rotation task is stopped.
 struct Unsealed {
     barrier: Arc<Barrier>,
-    tokens: TokenStore,
-    mounts: Mounts,
+    tokens: Arc<TokenStore>,
+    expiration: Arc<ExpirationManager>,
+    identity: Arc<IdentityStore>,
+    mounts: Arc<Mounts>,
     policies: PolicyStore,
+    links: Arc<Links>,
     cluster: ClusterInfo,
     /// Kept so root-key rotation can re-seal the new root key without a quorum. A std
     /// mutex: it is only held for synchronous encryption, never across an await.
@@ -227,7 +234,10 @@ pub(crate) fn now_unix() -> i64 {
 
 impl Core {
     /// Opens the core over `physical`, sealed, with no secrets engines registered.
-    pub async fn new(physical: Arc<dyn Storage>, config: CoreConfig) -> Result<Arc<Core>, CoreError> {
+    pub async fn new(
+        physical: Arc<dyn Storage>,
+        config: CoreConfig,
+    ) -> Result<Arc<Core>, CoreError> {
         Self::with_registry(physical, config, Registry::new()).await
     }
 
@@ -411,8 +421,13 @@ impl Core {
         barrier_storage
             .put(CLUSTER_INFO_PATH, &cluster_bytes)
             .await?;
-        let tokens = TokenStore::open(Arc::clone(&barrier_storage)).await?;
-        let root_token = tokens.create_root(root_token_id, now_unix()).await?;
+        // Root tokens have no TTL, so no lease: the store needs none of its links here.
+        let links = Arc::new(Links::new(Arc::clone(&barrier_storage), self.system_ttls()));
+        let tokens = Self::open_tokens(&barrier_storage, &links).await?;
+        let (root_token, _) = tokens
+            .create_root(root_token_id)
+            .await
+            .map_err(|e| CoreError::Client(e.into()))?;
 
         let shares = unseal_key.split(&config)?;
         self.physical
@@ -500,11 +515,67 @@ impl Core {
             }
             None => return Err(CoreError::Corrupt("cluster info is missing")),
         };
-        let tokens = TokenStore::open(Arc::clone(&barrier_storage)).await?;
+        let ttls = self.system_ttls();
+        let links = Arc::new(Links::new(Arc::clone(&barrier_storage), ttls));
+        let tokens = Self::open_tokens(&barrier_storage, &links).await?;
         let policies = PolicyStore::open(Arc::clone(&barrier_storage)).await?;
-        let ttls = SystemTtls { default_ttl: self.config.default_lease_ttl, max_ttl: self.config.max_lease_ttl };
-        let mounts =
-            Mounts::load(Arc::clone(&barrier_storage), self.registry.clone(), ttls, Default::default()).await?;
+        let identity = IdentityStore::open(
+            Arc::new(arca_storage::StorageView::new(
+                Arc::clone(&barrier_storage),
+                "sys/identity/",
+            )),
+            Arc::new(links::TokenSystemView(ttls)),
+        )
+        .await
+        .map_err(CoreError::Client)?;
+        let mut builtin = std::collections::BTreeMap::new();
+        builtin.insert(
+            "auth/token/".to_owned(),
+            (
+                MountEntry::builtin(
+                    "token/",
+                    "token",
+                    "token based credentials",
+                    BackendKind::Credential,
+                )?,
+                tokens.backend(),
+            ),
+        );
+        builtin.insert(
+            "identity/".to_owned(),
+            (
+                MountEntry::builtin(
+                    "identity/",
+                    "identity",
+                    "identity store",
+                    BackendKind::Secrets,
+                )?,
+                identity.backend(),
+            ),
+        );
+        let mounts = Arc::new(
+            Mounts::load(
+                Arc::clone(&barrier_storage),
+                self.registry.clone(),
+                ttls,
+                builtin,
+            )
+            .await?,
+        );
+        let expiration = ExpirationManager::start(
+            Arc::new(arca_storage::StorageView::new(
+                Arc::clone(&barrier_storage),
+                "sys/expire/",
+            )),
+            Arc::clone(&links) as Arc<dyn arca_expiration::LeaseRevoker>,
+            Arc::new(links::Clock),
+        )
+        .await
+        .map_err(|e| CoreError::Client(LogicalError::invalid(e.to_string())))?;
+        let _ = links.tokens.set(Arc::clone(&tokens));
+        let _ = links.expiration.set(Arc::clone(&expiration));
+        let _ = links.mounts.set(Arc::clone(&mounts));
+        identity.set_mount_lookup(Arc::clone(&links) as Arc<dyn arca_identity::MountLookup>);
         let rotate_barrier = Arc::clone(&barrier);
         let rotate_task = tokio::spawn(async move {
             loop {
@@ -519,8 +590,11 @@ impl Core {
         self.unsealed.store(Some(Arc::new(Unsealed {
             barrier,
             tokens,
+            expiration,
+            identity,
             mounts,
             policies,
+            links,
             cluster,
             unseal_key: std::sync::Mutex::new(unseal_key),
             rotate_task,
@@ -534,6 +608,7 @@ impl Core {
     pub(crate) async fn seal(&self) {
         let _guard = self.transition.lock().await;
         if let Some(u) = self.unsealed.swap(None) {
+            u.expiration.stop().await;
             u.mounts.cleanup_all().await;
             // Requests still holding the Arc fail from here on; key bytes are wiped.
             u.barrier.seal();
@@ -565,10 +640,47 @@ impl Core {
         if self.is_sealed() {
             return Err(CoreError::UnsealFailed);
         }
+        // As Vault's dev mode: KV version 2 at secret/.
+        if self.registry.get("kv").is_some() {
+            let u = self.unsealed()?;
+            let mut entry = MountEntry::new("secret/", "kv", BackendKind::Secrets)?;
+            entry.description = "key/value secret storage".to_owned();
+            entry.options = Some(
+                [("version".to_owned(), "2".to_owned())]
+                    .into_iter()
+                    .collect(),
+            );
+            u.mounts
+                .enable(BackendKind::Secrets, "secret/", entry)
+                .await?;
+        }
         Ok(DevCredentials {
             unseal_key,
             root_token,
         })
+    }
+
+    fn system_ttls(&self) -> SystemTtls {
+        SystemTtls {
+            default_ttl: self.config.default_lease_ttl,
+            max_ttl: self.config.max_lease_ttl,
+        }
+    }
+
+    async fn open_tokens(
+        barrier: &Arc<dyn Storage>,
+        links: &Arc<Links>,
+    ) -> Result<Arc<TokenStore>, CoreError> {
+        TokenStore::open(
+            Arc::new(arca_storage::StorageView::new(
+                Arc::clone(barrier),
+                "sys/token/",
+            )),
+            Arc::clone(links) as Arc<dyn arca_token::TokenHooks>,
+            Arc::new(links::TokenSystemView(links.ttls)),
+        )
+        .await
+        .map_err(|e| CoreError::Client(e.into()))
     }
 
     fn current_seal_config(&self) -> Result<SealConfig, CoreError> {
@@ -585,18 +697,55 @@ impl Core {
             .ok_or(CoreError::Client(LogicalError::sealed()))
     }
 
-    /// The compiled ACL of a token's policies.
-    pub(crate) async fn acl_for(&self, u: &Unsealed, entry: &TokenEntry) -> Result<Arc<arca_acl::Acl>, CoreError> {
-        let ctx = arca_acl::TemplateContext::default();
-        u.policies.acl(&entry.policies, &ctx, "").await
+    /// The compiled ACL of a token: its policies, its entity's and groups' policies, with
+    /// identity templates resolved. A token of a disabled or deleted entity gets none.
+    pub(crate) async fn acl_for(
+        &self,
+        u: &Unsealed,
+        entry: &TokenEntry,
+    ) -> Result<Arc<arca_acl::Acl>, CoreError> {
+        let mut names = entry.policies.clone();
+        let mut ctx = arca_acl::TemplateContext::default();
+        if !entry.entity_id.is_empty() {
+            if u.identity.is_disabled(&entry.entity_id).await
+                || !u.identity.entity_exists(&entry.entity_id).await
+            {
+                return Err(CoreError::client(LogicalError::permission_denied()));
+            }
+            names.extend(
+                u.identity
+                    .identity_policies(&entry.entity_id)
+                    .await
+                    .map_err(CoreError::Client)?,
+            );
+            if let Some(tv) = u
+                .identity
+                .template_values(&entry.entity_id)
+                .await
+                .map_err(CoreError::Client)?
+            {
+                ctx = template_context(tv);
+            }
+        }
+        names.sort();
+        names.dedup();
+        let key = if ctx == arca_acl::TemplateContext::default() {
+            String::new()
+        } else {
+            format!("{ctx:?}")
+        };
+        u.policies.acl(&names, &ctx, &key).await
     }
 
     /// Handles a logical request (everything except the bare sys endpoints).
     pub async fn handle(&self, req: Request) -> Result<Response, LogicalError> {
-        self.handle_inner(req).await.map_err(CoreError::into_logical)
+        self.handle_inner(req)
+            .await
+            .map_err(CoreError::into_logical)
     }
 
-    /// The request pipeline: route → authenticate → create-or-update → ACL → handler.
+    /// The request pipeline: route → authenticate → create-or-update → ACL → handler →
+    /// tokens and leases for what it returned → wrap.
     async fn handle_inner(&self, mut req: Request) -> Result<Response, CoreError> {
         let u = self.unsealed()?;
         let path = req.path.clone();
@@ -604,68 +753,101 @@ impl Core {
         let sys_path = path.strip_prefix("sys/").map(str::to_owned);
         let route = match &sys_path {
             Some(_) => None,
-            None => Some(Arc::clone(router.route(&path).ok_or_else(|| {
-                let route = path.trim_end_matches('/');
-                CoreError::client(LogicalError::new(
-                    ErrorKind::NotFound,
-                    format!("no handler for route \"{route}\". route entry not found."),
-                ))
-            })?)),
+            None => router.route(&path).cloned(),
         };
-        let relative = match &route {
-            Some(r) => path.strip_prefix(&r.full_path).unwrap_or_default().to_owned(),
-            None => sys_path.clone().unwrap_or_default(),
+        let relative = match (&route, &sys_path) {
+            (Some(r), _) => path
+                .strip_prefix(&r.full_path)
+                .unwrap_or_default()
+                .to_owned(),
+            (None, Some(sys)) => sys.clone(),
+            (None, None) => String::new(),
         };
-        let unauthenticated = match &route {
-            Some(r) => r.backend.special_paths().is_unauthenticated(&relative),
-            None => sys::is_unauthenticated(&relative),
+        let unauthenticated = match (&route, &sys_path) {
+            (Some(r), _) => r.backend.special_paths().is_unauthenticated(&relative),
+            (None, Some(_)) => sys::is_unauthenticated(&relative),
+            (None, None) => false,
         };
 
         // Authenticate. Unauthenticated paths still see a valid token if one was sent.
+        let remote_ip = req.remote_addr.map(|a| a.ip());
         let entry = match req.token.as_ref() {
-            Some(t) => u.tokens.lookup(t.expose()).await?,
-            None => None,
+            Some(t) if !t.expose().is_empty() => u
+                .tokens
+                .authenticate(t.expose(), remote_ip)
+                .await
+                .map_err(|e| CoreError::Client(e.into()))?,
+            _ => None,
         };
         if entry.is_none() && !unauthenticated {
             return Err(CoreError::client(LogicalError::permission_denied()));
         }
+        let result = self
+            .authorized(
+                &u,
+                &mut req,
+                route,
+                &path,
+                &relative,
+                unauthenticated,
+                entry.as_ref(),
+            )
+            .await;
+        if let Some(e) = &entry {
+            // The last use of a use-limited token is revoked once its request is done.
+            if let Err(err) = u.tokens.finish_use(e).await {
+                tracing::error!(error = %err, "could not finish a token use");
+            }
+        }
+        result
+    }
 
-        if let Some(r) = &route {
+    #[allow(clippy::too_many_arguments)]
+    async fn authorized(
+        &self,
+        u: &Unsealed,
+        req: &mut Request,
+        route: Option<Arc<mounts::Route>>,
+        path: &str,
+        relative: &str,
+        unauthenticated: bool,
+        entry: Option<&TokenEntry>,
+    ) -> Result<Response, CoreError> {
+        if let Some(e) = entry {
+            req.caller = Some(e.caller());
+        }
+        let Some(route_or_sys) = route.as_ref().map(Some).or(if path.starts_with("sys/") {
+            Some(None)
+        } else {
+            None
+        }) else {
+            let route = path.trim_end_matches('/');
+            return Err(CoreError::client(LogicalError::new(
+                ErrorKind::NotFound,
+                format!("no handler for route \"{route}\". route entry not found."),
+            )));
+        };
+        if let Some(r) = route_or_sys {
             req.mount_point = r.full_path.clone();
             req.mount_type = r.entry.mount_type.clone();
             req.mount_accessor = r.entry.accessor.clone();
-            req.path = relative.clone();
-        }
-        if let Some(e) = &entry {
-            req.caller = Some(arca_logical::Caller {
-                token_id: req.token.as_ref().map(|t| u.tokens.token_id(t.expose())).unwrap_or_default(),
-                accessor: e.accessor.clone(),
-                policies: e.policies.clone(),
-                display_name: e.display_name.clone(),
-                entity_id: String::new(),
-                metadata: Default::default(),
-                token_type: arca_logical::TokenType::Service,
-                is_root: e.is_root(),
-                orphan: true,
-            });
+            req.path = relative.to_owned();
+            // Writes are `create` when the backend says the target does not exist yet.
+            if req.operation == Operation::Update
+                && r.backend.exists(req).await.map_err(CoreError::Client)? == Some(false)
+            {
+                req.operation = Operation::Create;
+            }
         }
 
-        // Writes are `create` when the backend says the target does not exist yet.
-        if req.operation == arca_logical::Operation::Update
-            && let Some(r) = &route
-            && r.backend.exists(&req).await.map_err(CoreError::Client)? == Some(false)
-        {
-            req.operation = arca_logical::Operation::Create;
-        }
-
-        if !unauthenticated && let Some(e) = &entry {
-            let acl = self.acl_for(&u, e).await?;
+        if !unauthenticated && let Some(e) = entry {
+            let acl = self.acl_for(u, e).await?;
             let sudo_required = match &route {
-                Some(r) => r.backend.special_paths().is_root(&relative),
-                None => sys::is_root_protected(&relative, req.operation),
+                Some(r) => r.backend.special_paths().is_root(relative),
+                None => sys::is_root_protected(relative, req.operation),
             };
             let verdict = acl.evaluate(&arca_acl::AclRequest {
-                path: &path,
+                path,
                 operation: acl_operation(req.operation),
                 data: Some(&req.data),
                 wrap_ttl: req.wrap_ttl,
@@ -678,14 +860,122 @@ impl Core {
             req.sudo = verdict.sudo;
         }
 
-        match route {
-            None => sys::handle(self, &u, &relative, req, entry.as_ref()).await,
-            Some(r) => {
-                let resp = r.backend.handle(&req).await.map_err(CoreError::Client)?;
-                Ok(resp.unwrap_or_default())
+        let mut resp = match &route {
+            None => sys::handle(self, u, relative, &*req, entry).await?,
+            Some(r) => r
+                .backend
+                .handle(req)
+                .await
+                .map_err(CoreError::Client)?
+                .unwrap_or_default(),
+        };
+
+        if let Some(r) = &route {
+            self.issue_login_token(u, r, &mut resp).await?;
+            if let Some(secret) = resp.secret.as_mut()
+                && secret.leased
+            {
+                let token_id = entry.map(|e| e.id.clone()).unwrap_or_default();
+                let bounds = TtlBounds {
+                    default_ttl: r.system.default_lease_ttl(),
+                    max_ttl: r.system.max_lease_ttl(),
+                };
+                u.expiration
+                    .register_secret(&r.full_path, relative, &token_id, secret, bounds)
+                    .await
+                    .map_err(|e| CoreError::Client(LogicalError::invalid(e.to_string())))?;
             }
         }
+
+        if let Some(ttl) = req.wrap_ttl
+            && !resp.is_empty()
+            && resp.raw.is_none()
+            && resp.wrap_info.is_none()
+            && resp.status == arca_logical::ResponseStatus::Normal
+            && path != "sys/wrapping/wrap"
+        {
+            return wrapping::wrap(u, &req.id, path, ttl, resp).await;
+        }
+        Ok(resp)
     }
+
+    /// A login through an auth method returns an `auth` without a token: find or create its
+    /// identity, then create the token with the mount's TTLs.
+    async fn issue_login_token(
+        &self,
+        u: &Unsealed,
+        r: &mounts::Route,
+        resp: &mut Response,
+    ) -> Result<(), CoreError> {
+        if r.kind != BackendKind::Credential || r.full_path == "auth/token/" {
+            return Ok(());
+        }
+        let Some(auth) = resp.auth.as_mut() else {
+            return Ok(());
+        };
+        if !auth.client_token.is_empty() {
+            return Ok(());
+        }
+        if let Some(alias) = auth.alias.clone() {
+            let li = u
+                .identity
+                .login(&r.entry.accessor, &r.entry.mount_type, &r.full_path, &alias)
+                .await
+                .map_err(CoreError::Client)?;
+            auth.entity_id = li.entity_id;
+            auth.identity_policies = li.identity_policies;
+        }
+        let mount_name = r
+            .full_path
+            .trim_start_matches("auth/")
+            .trim_end_matches('/')
+            .replace('/', "-");
+        auth.display_name = if auth.display_name.is_empty() {
+            mount_name
+        } else {
+            format!("{mount_name}-{}", auth.display_name)
+        };
+        // The mount's token type: `batch`/`default-batch` issue batch tokens, `service`
+        // service tokens; the default leaves the method's choice.
+        match r.entry.config.token_type.as_str() {
+            "batch" | "default-batch" => auth.token_type = arca_logical::TokenType::Batch,
+            "service" => auth.token_type = arca_logical::TokenType::Service,
+            _ => {}
+        }
+        let bounds = (r.system.default_lease_ttl(), r.system.max_lease_ttl());
+        let (_, warnings) = u
+            .tokens
+            .create_for_login_with_warnings(auth, &r.full_path, bounds)
+            .await
+            .map_err(|e| CoreError::Client(e.into()))?;
+        resp.warnings.extend(warnings);
+        Ok(())
+    }
+}
+
+fn template_context(tv: arca_identity::TemplateValues) -> arca_acl::TemplateContext {
+    let mut ctx = arca_acl::TemplateContext {
+        entity_id: Some(tv.entity_id),
+        entity_name: Some(tv.entity_name),
+        entity_metadata: tv.entity_metadata,
+        group_ids: tv.group_ids,
+        group_names: tv.group_names,
+        ..Default::default()
+    };
+    for (accessor, a) in tv.aliases {
+        ctx.alias_names_by_mount_accessor
+            .insert(accessor.clone(), a.name);
+        ctx.alias_ids_by_mount_accessor
+            .insert(accessor.clone(), a.id);
+        ctx.alias_metadata_by_mount_accessor
+            .insert(accessor.clone(), a.metadata);
+        ctx.alias_custom_metadata_by_mount_accessor
+            .insert(accessor, a.custom_metadata);
+    }
+    for g in tv.groups {
+        ctx.group_metadata_by_id.insert(g.id, g.metadata);
+    }
+    ctx
 }
 
 fn acl_operation(op: arca_logical::Operation) -> arca_acl::Operation {

@@ -95,6 +95,19 @@ impl MountEntry {
         })
     }
 
+    /// An entry for a mount the core provides itself (`token/`, `identity/`).
+    pub(crate) fn builtin(
+        path: &str,
+        mount_type: &str,
+        description: &str,
+        kind: BackendKind,
+    ) -> Result<Self, CoreError> {
+        let mut e = Self::new(path, mount_type, kind)?;
+        e.description = description.to_owned();
+        e.options = None;
+        Ok(e)
+    }
+
     /// The `mountInfo` object of `sys/mounts` and friends.
     pub(crate) fn info(&self, kind: BackendKind) -> Value {
         let mut config = serde_json::to_value(&self.config).unwrap_or_else(|_| json!({}));
@@ -109,7 +122,10 @@ impl MountEntry {
         {
             c.insert("token_type".into(), "default-service".into());
         }
-        let system = matches!(self.path.as_str(), "sys/" | "identity/" | "cubbyhole/" | "token/");
+        let system = matches!(
+            self.path.as_str(),
+            "sys/" | "identity/" | "cubbyhole/" | "token/"
+        );
         let mut m = Map::new();
         m.insert("accessor".into(), self.accessor.clone().into());
         m.insert("config".into(), config);
@@ -117,11 +133,20 @@ impl MountEntry {
             m.insert("deprecation_status".into(), "supported".into());
         }
         m.insert("description".into(), self.description.clone().into());
-        m.insert("external_entropy_access".into(), self.external_entropy_access.into());
+        m.insert(
+            "external_entropy_access".into(),
+            self.external_entropy_access.into(),
+        );
         m.insert("local".into(), self.local.into());
-        m.insert("options".into(), self.options.as_ref().map_or(Value::Null, |o| json!(o)));
+        m.insert(
+            "options".into(),
+            self.options.as_ref().map_or(Value::Null, |o| json!(o)),
+        );
         m.insert("plugin_version".into(), "".into());
-        m.insert("running_plugin_version".into(), format!("v{}+builtin.arca", crate::VERSION).into());
+        m.insert(
+            "running_plugin_version".into(),
+            format!("v{}+builtin.arca", crate::VERSION).into(),
+        );
         m.insert("running_sha256".into(), "".into());
         m.insert("seal_wrap".into(), self.seal_wrap.into());
         m.insert("type".into(), self.mount_type.clone().into());
@@ -183,9 +208,9 @@ impl Router {
     /// The mount serving `path` (longest prefix). `path` need not end in `/`: `secret`
     /// reaches `secret/`.
     pub(crate) fn route(&self, path: &str) -> Option<&Arc<Route>> {
-        self.routes.iter().find(|r| {
-            path.starts_with(&r.full_path) || format!("{path}/") == r.full_path
-        })
+        self.routes
+            .iter()
+            .find(|r| path.starts_with(&r.full_path) || format!("{path}/") == r.full_path)
     }
 
     pub(crate) fn routes(&self) -> impl Iterator<Item = &Arc<Route>> {
@@ -210,7 +235,8 @@ impl Registry {
     }
     /// Adds a factory under its type name.
     pub fn register(&mut self, factory: Arc<dyn Factory>) {
-        self.factories.insert(factory.type_name().to_owned(), factory);
+        self.factories
+            .insert(factory.type_name().to_owned(), factory);
     }
     pub(crate) fn get(&self, type_name: &str) -> Option<&Arc<dyn Factory>> {
         self.factories.get(type_name)
@@ -302,15 +328,22 @@ impl Mounts {
             BackendKind::Secrets => entry.path.clone(),
             BackendKind::Credential => format!("auth/{}", entry.path),
         };
-        let storage: Arc<dyn Storage> =
-            Arc::new(StorageView::new(Arc::clone(&self.barrier), Self::storage_prefix(kind, entry)));
-        let system: Arc<dyn SystemView> =
-            Arc::new(MountView { ttls: self.ttls, config: entry.config.clone() });
+        let storage: Arc<dyn Storage> = Arc::new(StorageView::new(
+            Arc::clone(&self.barrier),
+            Self::storage_prefix(kind, entry),
+        ));
+        let system: Arc<dyn SystemView> = Arc::new(MountView {
+            ttls: self.ttls,
+            config: entry.config.clone(),
+        });
         let backend = match self.builtin.get(&full_path) {
             Some((_, b)) => Arc::clone(b),
             None => {
                 let factory = self.registry.get(&entry.mount_type).ok_or_else(|| {
-                    CoreError::invalid(format!("plugin not found in the catalog: {}", entry.mount_type))
+                    CoreError::invalid(format!(
+                        "plugin not found in the catalog: {}",
+                        entry.mount_type
+                    ))
                 })?;
                 let backend = factory
                     .create(BackendConfig {
@@ -326,16 +359,29 @@ impl Mounts {
                 backend
             }
         };
-        Ok(Arc::new(Route { full_path, kind, entry: entry.clone(), backend, storage, system }))
+        Ok(Arc::new(Route {
+            full_path,
+            kind,
+            entry: entry.clone(),
+            backend,
+            storage,
+            system,
+        }))
     }
 
     /// Rebuilds the router from both tables, reusing backends whose entry is unchanged.
     async fn rebuild(&self, secrets: &[MountEntry], auth: &[MountEntry]) -> Result<(), CoreError> {
         let old = self.router.load_full();
         let mut routes = Vec::new();
-        for (kind, table) in [(BackendKind::Secrets, secrets), (BackendKind::Credential, auth)] {
+        for (kind, table) in [
+            (BackendKind::Secrets, secrets),
+            (BackendKind::Credential, auth),
+        ] {
             for entry in table {
-                let reuse = old.routes.iter().find(|r| r.kind == kind && r.entry == *entry);
+                let reuse = old
+                    .routes
+                    .iter()
+                    .find(|r| r.kind == kind && r.entry == *entry);
                 let route = match reuse {
                     Some(r) => Arc::clone(r),
                     None => match self.build(kind, entry).await {
@@ -352,19 +398,29 @@ impl Mounts {
         }
         for (full_path, (entry, backend)) in &self.builtin {
             if !routes.iter().any(|r| &r.full_path == full_path) {
-                let system: Arc<dyn SystemView> =
-                    Arc::new(MountView { ttls: self.ttls, config: entry.config.clone() });
+                let system: Arc<dyn SystemView> = Arc::new(MountView {
+                    ttls: self.ttls,
+                    config: entry.config.clone(),
+                });
                 routes.push(Arc::new(Route {
                     full_path: full_path.clone(),
                     kind: BackendKind::Credential,
                     entry: entry.clone(),
                     backend: Arc::clone(backend),
-                    storage: Arc::new(StorageView::new(Arc::clone(&self.barrier), "sys/token-mount/")),
+                    storage: Arc::new(StorageView::new(
+                        Arc::clone(&self.barrier),
+                        "sys/token-mount/",
+                    )),
                     system,
                 }));
             }
         }
-        routes.sort_by(|a, b| b.full_path.len().cmp(&a.full_path.len()).then(a.full_path.cmp(&b.full_path)));
+        routes.sort_by(|a, b| {
+            b.full_path
+                .len()
+                .cmp(&a.full_path.len())
+                .then(a.full_path.cmp(&b.full_path))
+        });
         self.router.store(Arc::new(Router { routes }));
         Ok(())
     }
@@ -377,31 +433,54 @@ impl Mounts {
     }
 
     async fn tables(&self) -> Result<(Vec<MountEntry>, Vec<MountEntry>), CoreError> {
-        Ok((self.read_table(SECRETS_TABLE).await?, self.read_table(AUTH_TABLE).await?))
+        Ok((
+            self.read_table(SECRETS_TABLE).await?,
+            self.read_table(AUTH_TABLE).await?,
+        ))
     }
 
     /// Enables a mount (`sys/mounts/<path>` or `sys/auth/<path>`).
-    pub(crate) async fn enable(&self, kind: BackendKind, path: &str, mut entry: MountEntry) -> Result<(), CoreError> {
+    pub(crate) async fn enable(
+        &self,
+        kind: BackendKind,
+        path: &str,
+        mut entry: MountEntry,
+    ) -> Result<(), CoreError> {
         let _guard = self.write.lock().await;
         let path = normalize_mount_path(path)?;
         let full = match kind {
             BackendKind::Secrets => path.clone(),
             BackendKind::Credential => format!("auth/{path}"),
         };
-        if RESERVED.iter().any(|r| full == *r) || full.starts_with("sys/") || (kind == BackendKind::Secrets && full.starts_with("auth/")) {
-            return Err(CoreError::invalid(format!("cannot mount at reserved path \"{full}\"")));
+        if RESERVED.iter().any(|r| full == *r)
+            || full.starts_with("sys/")
+            || (kind == BackendKind::Secrets && full.starts_with("auth/"))
+        {
+            return Err(CoreError::invalid(format!(
+                "cannot mount at reserved path \"{full}\""
+            )));
         }
-        let factory = self
-            .registry
-            .get(&entry.mount_type)
-            .ok_or_else(|| CoreError::invalid(format!("plugin not found in the catalog: {}", entry.mount_type)))?;
+        let factory = self.registry.get(&entry.mount_type).ok_or_else(|| {
+            CoreError::invalid(format!(
+                "plugin not found in the catalog: {}",
+                entry.mount_type
+            ))
+        })?;
         if factory.kind() != kind {
-            return Err(CoreError::invalid(format!("plugin not found in the catalog: {}", entry.mount_type)));
+            return Err(CoreError::invalid(format!(
+                "plugin not found in the catalog: {}",
+                entry.mount_type
+            )));
         }
         // A mount may not nest inside another or contain one.
         let router = self.router();
-        if router.routes().any(|r| full.starts_with(&r.full_path) || r.full_path.starts_with(&full)) {
-            return Err(CoreError::invalid(format!("path is already in use at {full}")));
+        if router
+            .routes()
+            .any(|r| full.starts_with(&r.full_path) || r.full_path.starts_with(&full))
+        {
+            return Err(CoreError::invalid(format!(
+                "path is already in use at {full}"
+            )));
         }
         entry.path = path;
         let (mut secrets, mut auth) = self.tables().await?;
@@ -412,20 +491,37 @@ impl Mounts {
             BackendKind::Secrets => secrets.push(entry),
             BackendKind::Credential => auth.push(entry),
         }
-        let table = if kind == BackendKind::Secrets { &secrets } else { &auth };
+        let table = if kind == BackendKind::Secrets {
+            &secrets
+        } else {
+            &auth
+        };
         self.write_table(Self::table_key(kind), table).await?;
         self.rebuild(&secrets, &auth).await
     }
 
     /// Disables a mount: its data is deleted. Returns the removed entry (so the caller
     /// can revoke its leases first), or `None` when there was nothing mounted.
-    pub(crate) async fn disable(&self, kind: BackendKind, path: &str) -> Result<Option<MountEntry>, CoreError> {
+    pub(crate) async fn disable(
+        &self,
+        kind: BackendKind,
+        path: &str,
+    ) -> Result<Option<MountEntry>, CoreError> {
         let _guard = self.write.lock().await;
         let path = normalize_mount_path(path)?;
         let (mut secrets, mut auth) = self.tables().await?;
-        let table = if kind == BackendKind::Secrets { &mut secrets } else { &mut auth };
-        let Some(pos) = table.iter().position(|e| e.path == path) else { return Ok(None) };
-        if matches!(table[pos].mount_type.as_str(), "cubbyhole" | "identity" | "system" | "token") {
+        let table = if kind == BackendKind::Secrets {
+            &mut secrets
+        } else {
+            &mut auth
+        };
+        let Some(pos) = table.iter().position(|e| e.path == path) else {
+            return Ok(None);
+        };
+        if matches!(
+            table[pos].mount_type.as_str(),
+            "cubbyhole" | "identity" | "system" | "token"
+        ) {
             return Err(CoreError::invalid(format!("cannot unmount \"{path}\"")));
         }
         let entry = table.remove(pos);
@@ -435,7 +531,8 @@ impl Mounts {
         if let Some(old) = self.router().routes().find(|r| r.entry.uuid == entry.uuid) {
             old.backend.cleanup().await;
         }
-        self.delete_prefix(&Self::storage_prefix(kind, &entry)).await?;
+        self.delete_prefix(&Self::storage_prefix(kind, &entry))
+            .await?;
         Ok(Some(entry))
     }
 
@@ -472,10 +569,17 @@ impl Mounts {
         let _guard = self.write.lock().await;
         let path = normalize_mount_path(path)?;
         let (mut secrets, mut auth) = self.tables().await?;
-        let table = if kind == BackendKind::Secrets { &mut secrets } else { &mut auth };
-        let entry = table.iter_mut().find(|e| e.path == path).ok_or(CoreError::Client(LogicalError::invalid(
-            format!("tune of path \"{path}\" failed: no mount entry found"),
-        )))?;
+        let table = if kind == BackendKind::Secrets {
+            &mut secrets
+        } else {
+            &mut auth
+        };
+        let entry = table
+            .iter_mut()
+            .find(|e| e.path == path)
+            .ok_or(CoreError::Client(LogicalError::invalid(format!(
+                "tune of path \"{path}\" failed: no mount entry found"
+            ))))?;
         change(entry)?;
         let table = table.clone();
         self.write_table(Self::table_key(kind), &table).await?;
@@ -485,29 +589,58 @@ impl Mounts {
     /// Moves a mount to a new path, keeping its data (the storage view is keyed by uuid).
     pub(crate) async fn remount(&self, from: &str, to: &str) -> Result<(), CoreError> {
         let _guard = self.write.lock().await;
-        let (kind, from_rel, to_rel) = match (from.trim_matches('/').strip_prefix("auth/"), to.trim_matches('/').strip_prefix("auth/")) {
-            (Some(f), Some(t)) => (BackendKind::Credential, normalize_mount_path(f)?, normalize_mount_path(t)?),
-            (None, None) => (BackendKind::Secrets, normalize_mount_path(from)?, normalize_mount_path(to)?),
-            _ => return Err(CoreError::invalid("cannot remount between secrets engines and auth methods")),
+        let (kind, from_rel, to_rel) = match (
+            from.trim_matches('/').strip_prefix("auth/"),
+            to.trim_matches('/').strip_prefix("auth/"),
+        ) {
+            (Some(f), Some(t)) => (
+                BackendKind::Credential,
+                normalize_mount_path(f)?,
+                normalize_mount_path(t)?,
+            ),
+            (None, None) => (
+                BackendKind::Secrets,
+                normalize_mount_path(from)?,
+                normalize_mount_path(to)?,
+            ),
+            _ => {
+                return Err(CoreError::invalid(
+                    "cannot remount between secrets engines and auth methods",
+                ));
+            }
         };
         let full_to = match kind {
             BackendKind::Secrets => to_rel.clone(),
             BackendKind::Credential => format!("auth/{to_rel}"),
         };
         if RESERVED.iter().any(|r| full_to == *r) || full_to.starts_with("sys/") {
-            return Err(CoreError::invalid(format!("cannot remount to reserved path \"{full_to}\"")));
+            return Err(CoreError::invalid(format!(
+                "cannot remount to reserved path \"{full_to}\""
+            )));
         }
         let router = self.router();
-        if router.routes().any(|r| full_to.starts_with(&r.full_path) || r.full_path.starts_with(&full_to)) {
-            return Err(CoreError::invalid(format!("path already in use at \"{full_to}\"")));
+        if router
+            .routes()
+            .any(|r| full_to.starts_with(&r.full_path) || r.full_path.starts_with(&full_to))
+        {
+            return Err(CoreError::invalid(format!(
+                "path already in use at \"{full_to}\""
+            )));
         }
         let (mut secrets, mut auth) = self.tables().await?;
-        let table = if kind == BackendKind::Secrets { &mut secrets } else { &mut auth };
+        let table = if kind == BackendKind::Secrets {
+            &mut secrets
+        } else {
+            &mut auth
+        };
         let entry = table
             .iter_mut()
             .find(|e| e.path == from_rel)
             .ok_or_else(|| CoreError::invalid(format!("no secret engine mount at {from_rel}")))?;
-        if matches!(entry.mount_type.as_str(), "cubbyhole" | "identity" | "system" | "token") {
+        if matches!(
+            entry.mount_type.as_str(),
+            "cubbyhole" | "identity" | "system" | "token"
+        ) {
             return Err(CoreError::invalid(format!("cannot remount \"{from_rel}\"")));
         }
         entry.path = to_rel;

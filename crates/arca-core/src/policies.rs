@@ -60,7 +60,9 @@ impl PolicyStore {
             acls: RwLock::new(HashMap::new()),
         };
         if store.view.get("default").await?.is_none() {
-            store.write("default", arca_acl::default_policy_text(), None).await?;
+            store
+                .write("default", arca_acl::default_policy_text(), None)
+                .await?;
         }
         Ok(store)
     }
@@ -74,15 +76,27 @@ impl PolicyStore {
         let name = Self::normalize(name)?;
         match self.view.get(&name).await? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|_| CoreError::Corrupt("policy")),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|_| CoreError::Corrupt("policy")),
         }
     }
 
     /// Writes a policy after parsing it; `cas` is the version the writer expects.
-    pub(crate) async fn write(&self, name: &str, text: &str, cas: Option<u64>) -> Result<(), CoreError> {
+    pub(crate) async fn write(
+        &self,
+        name: &str,
+        text: &str,
+        cas: Option<u64>,
+    ) -> Result<(), CoreError> {
         let name = Self::normalize(name)?;
         if name == arca_acl::ROOT_POLICY {
             return Err(CoreError::invalid("cannot update \"root\" policy"));
+        }
+        if name == arca_acl::RESPONSE_WRAPPING_POLICY {
+            return Err(CoreError::invalid(
+                "cannot update \"response-wrapping\" policy",
+            ));
         }
         let text = decode_policy_text(text);
         let parsed = arca_acl::parse_policy(&name, &text)
@@ -97,7 +111,9 @@ impl PolicyStore {
             )));
         }
         if current.as_ref().is_some_and(|p| p.cas_required) && cas.is_none() {
-            return Err(CoreError::invalid("check-and-set parameter required for this call"));
+            return Err(CoreError::invalid(
+                "check-and-set parameter required for this call",
+            ));
         }
         let stored = StoredPolicy {
             name: name.clone(),
@@ -110,7 +126,10 @@ impl PolicyStore {
         };
         let bytes = serde_json::to_vec(&stored).map_err(|_| CoreError::Corrupt("policy"))?;
         self.view.put(&name, &bytes).await?;
-        self.parsed.write().map_err(|_| poisoned())?.insert(name, Arc::new(parsed));
+        self.parsed
+            .write()
+            .map_err(|_| poisoned())?
+            .insert(name, Arc::new(parsed));
         self.acls.write().map_err(|_| poisoned())?.clear();
         Ok(())
     }
@@ -130,7 +149,13 @@ impl PolicyStore {
 
     /// Every policy name, sorted, `root` last (as Vault lists them).
     pub(crate) async fn list(&self) -> Result<Vec<String>, CoreError> {
-        let mut names: Vec<String> = self.view.list("").await?.into_iter().filter(|n| !n.ends_with('/')).collect();
+        let mut names: Vec<String> = self
+            .view
+            .list("")
+            .await?
+            .into_iter()
+            .filter(|n| !n.ends_with('/'))
+            .collect();
         names.sort();
         names.push("root".to_owned());
         Ok(names)
@@ -140,16 +165,38 @@ impl PolicyStore {
         if let Some(p) = self.parsed.read().map_err(|_| poisoned())?.get(name) {
             return Ok(Some(Arc::clone(p)));
         }
-        let Some(stored) = self.read(name).await? else { return Ok(None) };
+        if name == arca_acl::RESPONSE_WRAPPING_POLICY {
+            // Built in and not editable: a wrapping token may only unwrap, look up, rewrap.
+            let p = arca_acl::parse_policy(name, arca_acl::response_wrapping_policy_text())
+                .map_err(|_| CoreError::Corrupt("response-wrapping policy"))?;
+            let p = Arc::new(p);
+            self.parsed
+                .write()
+                .map_err(|_| poisoned())?
+                .insert(name.to_owned(), Arc::clone(&p));
+            return Ok(Some(p));
+        }
+        let Some(stored) = self.read(name).await? else {
+            return Ok(None);
+        };
         let policy = Arc::new(
-            arca_acl::parse_policy(&stored.name, &stored.policy).map_err(|_| CoreError::Corrupt("stored policy"))?,
+            arca_acl::parse_policy(&stored.name, &stored.policy)
+                .map_err(|_| CoreError::Corrupt("stored policy"))?,
         );
-        self.parsed.write().map_err(|_| poisoned())?.insert(stored.name, Arc::clone(&policy));
+        self.parsed
+            .write()
+            .map_err(|_| poisoned())?
+            .insert(stored.name, Arc::clone(&policy));
         Ok(Some(policy))
     }
 
     /// The ACL of a set of policies (missing policies are skipped, as Vault does).
-    pub(crate) async fn acl(&self, names: &[String], ctx: &TemplateContext, cache_key: &str) -> Result<Arc<Acl>, CoreError> {
+    pub(crate) async fn acl(
+        &self,
+        names: &[String],
+        ctx: &TemplateContext,
+        cache_key: &str,
+    ) -> Result<Arc<Acl>, CoreError> {
         if names.iter().any(|n| n == arca_acl::ROOT_POLICY) {
             return Ok(Arc::new(Acl::root()));
         }

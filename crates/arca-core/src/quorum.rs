@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use zeroize::Zeroizing;
 
 use crate::seal::{self, SealConfig, ShareSet, UnsealKey};
-use crate::{Core, CoreError, now_unix};
+use crate::{Core, CoreError};
 
 /// Length of a generated root token (`s.` + 24), which is also the OTP length.
 const ROOT_TOKEN_LEN: usize = 26;
@@ -359,7 +359,11 @@ impl Core {
             return Err(CoreError::invalid("no root generation in progress"));
         };
         drop(guard);
-        let token = u.tokens.create_root(None, now_unix()).await?;
+        let (token, _) = u
+            .tokens
+            .create_root(None)
+            .await
+            .map_err(|e| CoreError::Client(e.into()))?;
         let xored: Zeroizing<Vec<u8>> = Zeroizing::new(
             token
                 .as_bytes()

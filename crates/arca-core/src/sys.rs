@@ -151,12 +151,31 @@ pub(crate) fn is_root_protected(path: &str, op: Operation) -> bool {
     let prefixed = |prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
     matches!(
         p,
-        "remount" | "audit" | "raw" | "rotate" | "rotate/keyring" | "rotate/root" | "config/cors"
-            | "leases" | "seal" | "step-down"
-    ) || ["auth", "audit", "raw", "config/auditing", "config/ui/headers", "plugins/catalog",
-        "revoke-prefix", "revoke-force", "leases/revoke-prefix", "leases/revoke-force", "internal/inspect"]
-        .iter()
-        .any(|prefix| p.starts_with(&format!("{prefix}/")) || (p == *prefix && *prefix != "auth"))
+        "remount"
+            | "audit"
+            | "raw"
+            | "rotate"
+            | "rotate/keyring"
+            | "rotate/root"
+            | "config/cors"
+            | "leases"
+            | "seal"
+            | "step-down"
+    ) || [
+        "auth",
+        "audit",
+        "raw",
+        "config/auditing",
+        "config/ui/headers",
+        "plugins/catalog",
+        "revoke-prefix",
+        "revoke-force",
+        "leases/revoke-prefix",
+        "leases/revoke-force",
+        "internal/inspect",
+    ]
+    .iter()
+    .any(|prefix| p.starts_with(&format!("{prefix}/")) || (p == *prefix && *prefix != "auth"))
         || (op == Operation::List && prefixed("leases/lookup"))
         || (op != Operation::Read && p.starts_with("auth/"))
 }
@@ -166,14 +185,25 @@ pub(crate) async fn handle(
     core: &Core,
     u: &Unsealed,
     path: &str,
-    req: Request,
+    req: &Request,
     caller: Option<&crate::TokenEntry>,
 ) -> Result<Response, CoreError> {
-    if let Some(result) = crate::sys_mounts::handle(u, path, &req).await {
+    if let Some(result) = crate::sys_mounts::handle(u, path, req).await {
         return result;
     }
-    if let Some(result) = crate::sys_policy::handle(core, u, path, &req, caller).await {
+    if let Some(result) = crate::sys_policy::handle(core, u, path, req, caller).await {
         return result;
+    }
+    if let Some(result) = crate::wrapping::handle(u, path, req).await {
+        return result;
+    }
+    if arca_expiration::ExpirationManager::is_sys_path(path) {
+        return u
+            .expiration
+            .handle_sys(path, req)
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(CoreError::Client);
     }
     let op = req.operation;
     let mut f = Fields::new(&req.data);

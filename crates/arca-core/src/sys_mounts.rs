@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use arca_logical::{BackendKind, FieldData, LogicalError, Operation, Request, Response, SystemView};
+use arca_logical::{
+    BackendKind, FieldData, LogicalError, Operation, Request, Response, SystemView,
+};
 use serde_json::{Map, Value};
 
 use crate::mounts::{MountConfig, MountEntry, Mounts, Route, system_entry};
@@ -18,15 +20,26 @@ fn unsupported_op() -> CoreError {
 }
 
 fn data(m: Map<String, Value>, f: &FieldData<'_>) -> Response {
-    Response { data: Some(m), warnings: f.warnings(), ..Response::default() }
+    Response {
+        data: Some(m),
+        warnings: f.warnings(),
+        ..Response::default()
+    }
 }
 
 fn done(f: &FieldData<'_>) -> Response {
-    Response { warnings: f.warnings(), ..Response::default() }
+    Response {
+        warnings: f.warnings(),
+        ..Response::default()
+    }
 }
 
 /// Decodes the mount `config` object (enable) or the top-level tune fields.
-fn apply_config(cfg: &mut MountConfig, f: &FieldData<'_>, kind: BackendKind) -> Result<(), CoreError> {
+fn apply_config(
+    cfg: &mut MountConfig,
+    f: &FieldData<'_>,
+    kind: BackendKind,
+) -> Result<(), CoreError> {
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
     if let Some(d) = secs(f.duration("default_lease_ttl")?) {
         cfg.default_lease_ttl = d;
@@ -39,7 +52,9 @@ fn apply_config(cfg: &mut MountConfig, f: &FieldData<'_>, kind: BackendKind) -> 
     }
     if let Some(v) = f.string("listing_visibility")? {
         if !matches!(v.as_str(), "" | "unauth" | "hidden") {
-            return Err(CoreError::invalid("listing_visibility must be \"unauth\", \"hidden\" or empty"));
+            return Err(CoreError::invalid(
+                "listing_visibility must be \"unauth\", \"hidden\" or empty",
+            ));
         }
         cfg.listing_visibility = v;
     }
@@ -57,22 +72,36 @@ fn apply_config(cfg: &mut MountConfig, f: &FieldData<'_>, kind: BackendKind) -> 
     }
     if let Some(v) = f.string("token_type")? {
         if kind != BackendKind::Credential && !v.is_empty() {
-            return Err(CoreError::invalid("token_type can only be set on auth mounts"));
+            return Err(CoreError::invalid(
+                "token_type can only be set on auth mounts",
+            ));
         }
-        if !matches!(v.as_str(), "" | "default-service" | "default-batch" | "service" | "batch") {
+        if !matches!(
+            v.as_str(),
+            "" | "default-service" | "default-batch" | "service" | "batch"
+        ) {
             return Err(CoreError::invalid(format!("invalid token_type {v:?}")));
         }
         cfg.token_type = v;
     }
     if cfg.max_lease_ttl != 0 && cfg.default_lease_ttl > cfg.max_lease_ttl {
-        return Err(CoreError::invalid("default_lease_ttl cannot exceed max_lease_ttl"));
+        return Err(CoreError::invalid(
+            "default_lease_ttl cannot exceed max_lease_ttl",
+        ));
     }
-    f.mark_used(&["options", "plugin_name", "plugin_version", "description", "audit_non_hmac_request_keys"]);
+    f.mark_used(&[
+        "options",
+        "plugin_name",
+        "plugin_version",
+        "description",
+        "audit_non_hmac_request_keys",
+    ]);
     Ok(())
 }
 
 fn string_map(v: &Value) -> Result<BTreeMap<String, String>, CoreError> {
-    arca_types::field::as_string_map(v).map_err(|e| CoreError::invalid(format!("invalid options: {e}")))
+    arca_types::field::as_string_map(v)
+        .map_err(|e| CoreError::invalid(format!("invalid options: {e}")))
 }
 
 fn mounts_of(u: &Unsealed, kind: BackendKind) -> Map<String, Value> {
@@ -88,16 +117,27 @@ fn mounts_of(u: &Unsealed, kind: BackendKind) -> Map<String, Value> {
 
 fn effective_tune(route_system: &dyn SystemView, entry: &MountEntry) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("default_lease_ttl".into(), route_system.default_lease_ttl().as_secs().into());
-    m.insert("max_lease_ttl".into(), route_system.max_lease_ttl().as_secs().into());
+    m.insert(
+        "default_lease_ttl".into(),
+        route_system.default_lease_ttl().as_secs().into(),
+    );
+    m.insert(
+        "max_lease_ttl".into(),
+        route_system.max_lease_ttl().as_secs().into(),
+    );
     m.insert("force_no_cache".into(), entry.config.force_no_cache.into());
     m.insert("description".into(), entry.description.clone().into());
     m.insert(
         "options".into(),
-        entry.options.as_ref().map_or(Value::Null, |o| serde_json::to_value(o).unwrap_or(Value::Null)),
+        entry.options.as_ref().map_or(Value::Null, |o| {
+            serde_json::to_value(o).unwrap_or(Value::Null)
+        }),
     );
     if !entry.config.listing_visibility.is_empty() {
-        m.insert("listing_visibility".into(), entry.config.listing_visibility.clone().into());
+        m.insert(
+            "listing_visibility".into(),
+            entry.config.listing_visibility.clone().into(),
+        );
     }
     if !entry.config.token_type.is_empty() {
         m.insert("token_type".into(), entry.config.token_type.clone().into());
@@ -111,15 +151,29 @@ fn find_route(mounts: &Mounts, kind: BackendKind, rel: &str) -> Option<std::sync
         BackendKind::Secrets => rel,
         BackendKind::Credential => format!("auth/{rel}"),
     };
-    mounts.router().routes().find(|r| r.kind == kind && r.full_path == full).cloned()
+    mounts
+        .router()
+        .routes()
+        .find(|r| r.kind == kind && r.full_path == full)
+        .cloned()
 }
 
 /// Handles `sys/mounts*`, `sys/auth*` and `sys/remount*`; `None` if the path is not one.
-pub(crate) async fn handle(u: &Unsealed, path: &str, req: &Request) -> Option<Result<Response, CoreError>> {
+pub(crate) async fn handle(
+    u: &Unsealed,
+    path: &str,
+    req: &Request,
+) -> Option<Result<Response, CoreError>> {
     let (kind, rest) = if path == "mounts" || path.starts_with("mounts/") {
-        (BackendKind::Secrets, path.strip_prefix("mounts").unwrap_or_default())
+        (
+            BackendKind::Secrets,
+            path.strip_prefix("mounts").unwrap_or_default(),
+        )
     } else if path == "auth" || path.starts_with("auth/") {
-        (BackendKind::Credential, path.strip_prefix("auth").unwrap_or_default())
+        (
+            BackendKind::Credential,
+            path.strip_prefix("auth").unwrap_or_default(),
+        )
     } else if path == "remount" || path.starts_with("remount/") {
         return Some(remount(u, path, req).await);
     } else {
@@ -129,7 +183,12 @@ pub(crate) async fn handle(u: &Unsealed, path: &str, req: &Request) -> Option<Re
     Some(mounts_endpoint(u, kind, rest, req).await)
 }
 
-async fn mounts_endpoint(u: &Unsealed, kind: BackendKind, rest: &str, req: &Request) -> Result<Response, CoreError> {
+async fn mounts_endpoint(
+    u: &Unsealed,
+    kind: BackendKind,
+    rest: &str,
+    req: &Request,
+) -> Result<Response, CoreError> {
     let f = req.fields();
     let op = req.operation;
     if rest.is_empty() {
@@ -138,13 +197,20 @@ async fn mounts_endpoint(u: &Unsealed, kind: BackendKind, rest: &str, req: &Requ
             _ => Err(unsupported_op()),
         };
     }
-    if let Some(mount) = rest.strip_suffix("/tune").or_else(|| rest.strip_suffix("/tune/")) {
+    if let Some(mount) = rest
+        .strip_suffix("/tune")
+        .or_else(|| rest.strip_suffix("/tune/"))
+    {
         return tune(u, kind, mount, req, &f).await;
     }
     match op {
         Operation::Read => {
             let route = find_route(&u.mounts, kind, rest).ok_or_else(|| {
-                let what = if kind == BackendKind::Secrets { "secret engine" } else { "auth" };
+                let what = if kind == BackendKind::Secrets {
+                    "secret engine"
+                } else {
+                    "auth"
+                };
                 CoreError::invalid(format!("No {what} mount at {}/", rest.trim_matches('/')))
             })?;
             match route.entry.info(kind) {
@@ -206,7 +272,10 @@ async fn tune(
     match req.operation {
         Operation::Read => {
             let route = find_route(&u.mounts, kind, mount).ok_or_else(|| {
-                CoreError::invalid(format!("cannot fetch sysview for path \"{}/\"", mount.trim_matches('/')))
+                CoreError::invalid(format!(
+                    "cannot fetch sysview for path \"{}/\"",
+                    mount.trim_matches('/')
+                ))
             })?;
             Ok(data(effective_tune(route.system.as_ref(), &route.entry), f))
         }
@@ -231,7 +300,9 @@ async fn tune(
                         {
                             let old = current.get("version").map(String::as_str).unwrap_or("1");
                             if v.as_str() < old {
-                                return Err(CoreError::invalid("cannot downgrade mount from KV version 2 to 1"));
+                                return Err(CoreError::invalid(
+                                    "cannot downgrade mount from KV version 2 to 1",
+                                ));
                             }
                         }
                         current.extend(new);
@@ -259,8 +330,12 @@ async fn remount(u: &Unsealed, path: &str, req: &Request) -> Result<Response, Co
     if path != "remount" || !is_write(req.operation) {
         return Err(unsupported_op());
     }
-    let from = f.string("from")?.ok_or_else(|| CoreError::invalid("both 'from' and 'to' path must be specified as a string"))?;
-    let to = f.string("to")?.ok_or_else(|| CoreError::invalid("both 'from' and 'to' path must be specified as a string"))?;
+    let from = f.string("from")?.ok_or_else(|| {
+        CoreError::invalid("both 'from' and 'to' path must be specified as a string")
+    })?;
+    let to = f.string("to")?.ok_or_else(|| {
+        CoreError::invalid("both 'from' and 'to' path must be specified as a string")
+    })?;
     u.mounts.remount(&from, &to).await?;
     let mut m = Map::new();
     m.insert("migration_id".into(), arca_crypto::random_uuid()?.into());

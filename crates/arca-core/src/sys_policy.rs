@@ -34,13 +34,17 @@ pub(crate) async fn handle(
     req: &Request,
     caller: Option<&TokenEntry>,
 ) -> Option<Result<Response, CoreError>> {
+    let path = path.trim_end_matches('/');
     let result = if path == "policy" || path == "policies/acl" {
         list(u, path, req).await
     } else if let Some(name) = path.strip_prefix("policy/") {
         one(u, name, req, "rules").await
     } else if let Some(name) = path.strip_prefix("policies/acl/") {
         one(u, name, req, "policy").await
-    } else if matches!(path, "capabilities" | "capabilities-self" | "capabilities-accessor") {
+    } else if matches!(
+        path,
+        "capabilities" | "capabilities-self" | "capabilities-accessor"
+    ) {
         capabilities(core, u, path, req, caller).await
     } else if path == "internal/ui/mounts" || path.starts_with("internal/ui/mounts/") {
         ui_mounts(core, u, path, req, caller).await
@@ -63,7 +67,12 @@ async fn list(u: &Unsealed, path: &str, req: &Request) -> Result<Response, CoreE
     Ok(Response::with_data(m))
 }
 
-async fn one(u: &Unsealed, name: &str, req: &Request, text_key: &str) -> Result<Response, CoreError> {
+async fn one(
+    u: &Unsealed,
+    name: &str,
+    req: &Request,
+    text_key: &str,
+) -> Result<Response, CoreError> {
     let f = req.fields();
     let name = PolicyStore::normalize(name)?;
     match req.operation {
@@ -76,7 +85,11 @@ async fn one(u: &Unsealed, name: &str, req: &Request, text_key: &str) -> Result<
                 return Ok(Response::with_data(m));
             }
             match u.policies.read(&name).await? {
-                Some(p) => Ok(Response { data: Some(policy_fields(&p, text_key)), warnings: f.warnings(), ..Default::default() }),
+                Some(p) => Ok(Response {
+                    data: Some(policy_fields(&p, text_key)),
+                    warnings: f.warnings(),
+                    ..Default::default()
+                }),
                 None => Err(CoreError::client(LogicalError::not_found())),
             }
         }
@@ -86,19 +99,29 @@ async fn one(u: &Unsealed, name: &str, req: &Request, text_key: &str) -> Result<
                 Some(t) => t,
                 None => match f.string("rules")? {
                     Some(t) if text_key == "rules" => {
-                        warnings.push("'rules' is deprecated, please use 'policy' instead".to_owned());
+                        warnings
+                            .push("'rules' is deprecated, please use 'policy' instead".to_owned());
                         t
                     }
-                    _ => return Err(CoreError::invalid("'policy' parameter not supplied or empty")),
+                    _ => {
+                        return Err(CoreError::invalid(
+                            "'policy' parameter not supplied or empty",
+                        ));
+                    }
                 },
             };
             if text.trim().is_empty() {
-                return Err(CoreError::invalid("'policy' parameter not supplied or empty"));
+                return Err(CoreError::invalid(
+                    "'policy' parameter not supplied or empty",
+                ));
             }
             let cas = f.u64("cas")?;
             u.policies.write(&name, &text, cas).await?;
             warnings.extend(f.warnings());
-            Ok(Response { warnings, ..Default::default() })
+            Ok(Response {
+                warnings,
+                ..Default::default()
+            })
         }
         Operation::Delete => {
             u.policies.delete(&name).await?;
@@ -129,12 +152,22 @@ async fn capabilities(
     let entry = match path {
         "capabilities-self" => caller.cloned(),
         "capabilities" => {
-            let token = f.string("token")?.ok_or_else(|| CoreError::invalid("missing token"))?;
-            u.tokens.lookup(&token).await?
+            let token = f
+                .string("token")?
+                .ok_or_else(|| CoreError::invalid("missing token"))?;
+            u.tokens
+                .lookup(&token)
+                .await
+                .map_err(|e| CoreError::Client(e.into()))?
         }
         _ => {
-            let accessor = f.string("accessor")?.ok_or_else(|| CoreError::invalid("missing accessor"))?;
-            u.tokens.lookup_accessor(&accessor).await?
+            let accessor = f
+                .string("accessor")?
+                .ok_or_else(|| CoreError::invalid("missing accessor"))?;
+            u.tokens
+                .lookup_accessor(&accessor)
+                .await
+                .map_err(|e| CoreError::Client(e.into()))?
         }
     };
     let entry = entry.ok_or_else(|| CoreError::invalid("invalid token"))?;
@@ -149,7 +182,11 @@ async fn capabilities(
     {
         m.insert("capabilities".into(), caps);
     }
-    Ok(Response { data: Some(m), warnings: f.warnings(), ..Default::default() })
+    Ok(Response {
+        data: Some(m),
+        warnings: f.warnings(),
+        ..Default::default()
+    })
 }
 
 /// `sys/internal/ui/mounts[/<path>]`: unauthenticated route that checks any token itself.
@@ -168,7 +205,10 @@ async fn ui_mounts(
         None => None,
     };
     let router = u.mounts.router();
-    let sub = path.strip_prefix("internal/ui/mounts").unwrap_or_default().trim_start_matches('/');
+    let sub = path
+        .strip_prefix("internal/ui/mounts")
+        .unwrap_or_default()
+        .trim_start_matches('/');
     if sub.is_empty() {
         let mut secret = Map::new();
         let mut auth = Map::new();
@@ -180,7 +220,11 @@ async fn ui_mounts(
             if !visible {
                 continue;
             }
-            let target = if r.kind == BackendKind::Secrets { &mut secret } else { &mut auth };
+            let target = if r.kind == BackendKind::Secrets {
+                &mut secret
+            } else {
+                &mut auth
+            };
             target.insert(r.entry.path.clone(), r.entry.info(r.kind));
         }
         let mut m = Map::new();

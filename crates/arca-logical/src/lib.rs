@@ -205,7 +205,10 @@ pub struct Response {
 impl Response {
     /// A response carrying `data`.
     pub fn with_data(data: Map<String, Value>) -> Self {
-        Self { data: Some(data), ..Self::default() }
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
     }
 
     /// Whether the response has nothing to send (answered with 204).

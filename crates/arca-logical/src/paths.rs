@@ -21,7 +21,9 @@ pub struct PathTable<H> {
 
 impl<H> Default for PathTable<H> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self {
+            entries: Vec::new(),
+        }
     }
 }
 

@@ -13,11 +13,18 @@ pub fn auth(a: &Auth) -> Value {
     m.insert("policies".into(), a.policies.clone().into());
     m.insert("token_policies".into(), a.token_policies.clone().into());
     if !a.identity_policies.is_empty() {
-        m.insert("identity_policies".into(), a.identity_policies.clone().into());
+        m.insert(
+            "identity_policies".into(),
+            a.identity_policies.clone().into(),
+        );
     }
     m.insert(
         "metadata".into(),
-        if a.metadata.is_empty() { Value::Null } else { json!(a.metadata) },
+        if a.metadata.is_empty() {
+            Value::Null
+        } else {
+            json!(a.metadata)
+        },
     );
     m.insert("lease_duration".into(), a.ttl.as_secs().into());
     m.insert("renewable".into(), a.renewable.into());
@@ -41,7 +48,10 @@ pub fn envelope(request_id: &str, path: &str, resp: Response) -> Map<String, Val
             "creation_path": w.creation_path,
             "wrapped_accessor": w.wrapped_accessor,
         });
-        let env = ResponseEnvelope { wrap_info: Some(info), ..ResponseEnvelope::default() };
+        let env = ResponseEnvelope {
+            wrap_info: Some(info),
+            ..ResponseEnvelope::default()
+        };
         return to_map(&env);
     }
     let (lease_id, lease_duration, renewable) = match &resp.secret {

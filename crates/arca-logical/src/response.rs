@@ -18,7 +18,9 @@ pub enum ResponseStatus {
 }
 
 /// Service tokens are stored; batch tokens are self-contained and never stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
     /// A stored, renewable, revocable token.
@@ -96,7 +98,14 @@ pub struct Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
-            .field("client_token", &if self.client_token.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "client_token",
+                &if self.client_token.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("accessor", &self.accessor)
             .field("policies", &self.policies)
             .field("ttl", &self.ttl)

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arca_config::{ListenerConfig, ServerConfig, StorageConfig, TlsVersion as CfgTlsVersion};
-use arca_core::{Core, CoreConfig};
+use arca_core::{Core, CoreConfig, Registry};
 use arca_http::tls::{TlsSettings, TlsVersion};
 use arca_http::{HttpOptions, router};
 use arca_storage::{InMemStorage, Storage};
@@ -29,6 +29,15 @@ pub use harden::harden_process;
 /// Environment switch for the durability test's negative control: acknowledge writes
 /// before they are committed. Never set it outside that test.
 pub const UNSAFE_ACK_ENV: &str = "ARCA_UNSAFE_ACK_BEFORE_COMMIT";
+
+/// The secrets engines and auth methods this build can mount. Explicit: adding a plug-in
+/// is a line here.
+pub fn builtin_registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(Arc::new(arca_engine_kv::KvFactory));
+    r.register(Arc::new(arca_engine_cubbyhole::CubbyholeFactory));
+    r
+}
 
 /// Command-line options of `arca server`.
 #[derive(Debug, Clone, Default)]
@@ -254,7 +263,7 @@ pub async fn run(
         raw_storage_endpoint: config.raw_storage_endpoint,
         cluster_name: config.cluster_name.clone(),
     };
-    let core = Core::new(storage, core_config)
+    let core = Core::with_registry(storage, core_config, builtin_registry())
         .await
         .map_err(|e| ServerError::Core(e.to_string()))?;
 

@@ -593,6 +593,36 @@ impl TokenStore {
         path: &str,
         bounds: (Duration, Duration),
     ) -> Result<(TokenEntry, Vec<String>), TokenError> {
+        self.create_issued(auth, path, bounds, false).await
+    }
+
+    /// A response-wrapping token: one use, the given TTL, only the `response-wrapping`
+    /// policy (which no other creation path may assign). Fills `auth` like a login.
+    pub async fn create_wrapping_token(
+        &self,
+        auth: &mut Auth,
+        path: &str,
+        ttl: Duration,
+    ) -> Result<TokenEntry, TokenError> {
+        auth.policies = vec!["response-wrapping".to_owned()];
+        auth.no_default_policy = true;
+        auth.num_uses = 1;
+        auth.ttl = ttl;
+        auth.max_ttl = ttl;
+        auth.renewable = false;
+        auth.token_type = TokenType::Service;
+        self.create_issued(auth, path, (ttl, ttl), true)
+            .await
+            .map(|(e, _)| e)
+    }
+
+    async fn create_issued(
+        &self,
+        auth: &mut Auth,
+        path: &str,
+        bounds: (Duration, Duration),
+        wrapping: bool,
+    ) -> Result<(TokenEntry, Vec<String>), TokenError> {
         check_policy_names(&auth.policies)?;
         let token_policies = sanitize_policies(&auth.policies, !auth.no_default_policy);
         if token_policies.iter().any(|p| p == "root") {
@@ -600,9 +630,10 @@ impl TokenStore {
                 "auth methods cannot create root tokens".to_owned(),
             ));
         }
-        if let Some(p) = token_policies
-            .iter()
-            .find(|p| NON_ASSIGNABLE_POLICIES.contains(&p.as_str()))
+        if !wrapping
+            && let Some(p) = token_policies
+                .iter()
+                .find(|p| NON_ASSIGNABLE_POLICIES.contains(&p.as_str()))
         {
             return Err(TokenError::Invalid(format!("cannot assign policy \"{p}\"")));
         }
