@@ -919,3 +919,62 @@ fn output_matches_the_bao_cli() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn tls_ca_cert_and_skip_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let cfg = dir.path().join("tls.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            "storage \"inmem\" {{}}\ndisable_mlock = true\nlistener \"tcp\" {{\n  address = \
+             \"127.0.0.1:0\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n}}\n",
+            cert_path.display(),
+            key_path.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&["-config", cfg.to_str().unwrap()], &[]);
+    let addr = server.addr.as_str();
+    assert!(addr.starts_with("https://"), "{addr}");
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let ca = cert_path.to_str().unwrap();
+
+    // Unknown CA: a transport error naming the URL, exit 1 for status.
+    let out = arca(h, addr, None, &["status"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "Error checking seal status: Get \"{addr}/v1/sys/seal-status\": "
+        )),
+        "{}",
+        out.stderr
+    );
+    // The not-yet-initialised server answers: exit 2 (sealed).
+    let flag = format!("-ca-cert={ca}");
+    let out = arca(h, addr, None, &["status", &flag]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(row(&out.stdout, "Initialized"), Some("false"));
+    let out = arca_env(
+        h,
+        &[("ARCA_ADDR", addr), ("VAULT_CACERT", ca)],
+        &["status"],
+        None,
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let out = arca(h, addr, None, &["status", "-tls-skip-verify"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let env = [("ARCA_ADDR", addr), ("BAO_SKIP_VERIFY", "true")];
+    assert_eq!(arca_env(h, &env, &["status"], None).code, 2);
+    let out = arca(h, addr, None, &["status", "-tls-skip-verify=false"]);
+    assert_eq!(out.code, 1, "{out:?}");
+}
