@@ -978,3 +978,412 @@ fn tls_ca_cert_and_skip_verify() {
     let out = arca(h, addr, None, &["status", "-tls-skip-verify=false"]);
     assert_eq!(out.code, 1, "{out:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// arca-client used directly.
+
+mod client_api {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use arca_client::sys::{Flavor, RekeyInitRequest};
+    use arca_client::{Client, Config, Error, Token};
+    use arca_types::sys::{InitRequest, UnsealRequest};
+    use serde_json::json;
+
+    use super::dev_server;
+    use crate::support::{Server, embedded_config};
+
+    fn client(addr: &str, token: Option<&str>) -> Client {
+        Client::new(&Config {
+            address: addr.to_owned(),
+            token: token.map(Token::new),
+            ..Config::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sys_calls_against_a_dev_server() {
+        let server = dev_server();
+        let c = client(&server.addr, Some("root"));
+
+        let h = c.health().await.unwrap();
+        assert!(h.initialized && !h.sealed && !h.standby, "{h:?}");
+        let st = c.seal_status().await.unwrap();
+        assert_eq!((st.sealed, st.t, st.n), (false, 1, 1));
+        assert_eq!(st.storage_type, "inmem");
+        assert!(!c.leader().await.unwrap().ha_enabled);
+        assert_eq!(c.key_status().await.unwrap().term, 1);
+        c.rotate().await.unwrap();
+        c.rotate_keyring().await.unwrap();
+        assert_eq!(c.key_status().await.unwrap().term, 3);
+
+        // Generic reads follow the Go client: data, or None for a 404.
+        let ks = c.read("sys/key-status", &[]).await.unwrap().unwrap();
+        assert_eq!(ks.data.unwrap()["term"], 3);
+        assert!(c.read("nosuch/path", &[]).await.unwrap().is_none());
+        // A bare (non-envelope) answer becomes data.
+        let ss = c.read("sys/seal-status", &[]).await.unwrap().unwrap();
+        assert_eq!(ss.data.unwrap()["sealed"], false);
+
+        // Errors carry the status and the server's messages.
+        let bad = client(&server.addr, Some("wrong"));
+        let e = bad.read("sys/key-status", &[]).await.unwrap_err();
+        assert_eq!(e.status(), Some(403));
+        assert_eq!(e.api_errors(), ["permission denied"]);
+        assert!(
+            e.to_string()
+                .starts_with("Error making API request.\n\nURL: GET ")
+        );
+        assert!(
+            !format!("{e:?} {bad:?}").contains("wrong"),
+            "token in Debug output"
+        );
+        let e = client("http://127.0.0.1:1", None)
+            .seal_status()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+
+        c.seal().await.unwrap();
+        assert!(c.seal_status().await.unwrap().sealed);
+        let st = c
+            .unseal(&UnsealRequest {
+                key: Some(server.printed("Unseal Key:")),
+                ..UnsealRequest::default()
+            })
+            .await
+            .unwrap();
+        assert!(!st.sealed);
+    }
+
+    #[tokio::test]
+    async fn init_raw_storage_generate_root_and_rekey() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = embedded_config(dir.path(), "raw_storage_endpoint = true");
+        let server = Server::start(&["-config", cfg.to_str().unwrap()], &[]);
+        let anon = client(&server.addr, None);
+        assert!(!anon.init_status().await.unwrap());
+        let init = anon
+            .init(&InitRequest {
+                secret_shares: Some(1),
+                secret_threshold: Some(1),
+                ..InitRequest::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((init.keys.len(), init.keys_base64.len()), (1, 1));
+        assert!(!format!("{init:?}").contains(&init.root_token));
+        assert!(anon.init_status().await.unwrap());
+        let unseal = |key: String| UnsealRequest {
+            key: Some(key),
+            ..UnsealRequest::default()
+        };
+        assert!(
+            !anon
+                .unseal(&unseal(init.keys[0].clone()))
+                .await
+                .unwrap()
+                .sealed
+        );
+
+        let c = client(&server.addr, Some(&init.root_token));
+        // write (204 -> None), read, list, delete.
+        let body = json!({"value": "kept"});
+        assert!(
+            c.write("sys/raw/cli/a", Some(&body))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let got = c.read("sys/raw/cli/a", &[]).await.unwrap().unwrap();
+        assert_eq!(got.data.unwrap()["value"], "kept");
+        let keys = c.list("sys/raw/cli").await.unwrap().unwrap();
+        assert_eq!(keys.data.unwrap()["keys"], json!(["a"]));
+        assert!(c.delete("sys/raw/cli/a", &[]).await.unwrap().is_none());
+        assert!(c.read("sys/raw/cli/a", &[]).await.unwrap().is_none());
+        assert!(c.list("sys/raw/cli").await.unwrap().is_none());
+
+        // Root token generation with a server-made OTP.
+        let st = c.generate_root_init(Flavor::OpenBao, None).await.unwrap();
+        assert!(st.started && !st.otp.is_empty());
+        let st = c
+            .generate_root_update(Flavor::OpenBao, &init.keys[0], &st.nonce)
+            .await
+            .unwrap();
+        assert!(st.complete && !st.encoded_token.is_empty());
+        c.generate_root_cancel(Flavor::OpenBao).await.unwrap();
+
+        // Rekey to two shares, then unseal with them.
+        let st = c
+            .rekey_init(
+                Flavor::OpenBao,
+                &RekeyInitRequest {
+                    secret_shares: 2,
+                    secret_threshold: 2,
+                    ..RekeyInitRequest::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(st.started);
+        assert_eq!(c.rekey_status(Flavor::OpenBao).await.unwrap().n, 2);
+        let done = c
+            .rekey_update(Flavor::OpenBao, &init.keys_base64[0], &st.nonce)
+            .await
+            .unwrap();
+        assert!(done.complete);
+        assert_eq!(done.keys.len(), 2);
+        c.seal().await.unwrap();
+        assert!(
+            anon.unseal(&unseal(done.keys[0].clone()))
+                .await
+                .unwrap()
+                .sealed
+        );
+        assert!(
+            !anon
+                .unseal(&unseal(done.keys_base64[1].clone()))
+                .await
+                .unwrap()
+                .sealed
+        );
+    }
+
+    /// Accepts one HTTP/1.1 request, answers 204, and returns the request head and body.
+    fn capture_one(listener: TcpListener) -> std::thread::JoinHandle<(String, String)> {
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            (head, String::from_utf8(body).unwrap())
+        })
+    }
+
+    #[tokio::test]
+    async fn every_request_says_x_vault_request() {
+        for (method, want_body, want_type) in [
+            ("PUT", "null", "application/json"),
+            ("PATCH", "{\"a\":null}", "application/merge-patch+json"),
+        ] {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = format!("http://{}", listener.local_addr().unwrap());
+            let seen = capture_one(listener);
+            let mut config = Config {
+                address: addr,
+                token: Some(Token::new("s.tok")),
+                namespace: Some("team/".into()),
+                ..Config::default()
+            };
+            config.wrap_ttl = Some("5m".into());
+            let c = Client::new(&config).unwrap();
+            let r = if method == "PUT" {
+                c.write("secret//x/", None).await
+            } else {
+                c.patch("secret/x", Some(&json!({"a": null}))).await
+            };
+            assert!(r.unwrap().is_none());
+            let (head, body) = seen.join().unwrap();
+            let lower = head.to_ascii_lowercase();
+            assert!(
+                head.starts_with(&format!("{method} /v1/secret/x HTTP/1.1\r\n")),
+                "{head}"
+            );
+            for h in [
+                "x-vault-request: true",
+                "x-vault-token: s.tok",
+                "x-vault-namespace: team/",
+                "x-vault-wrap-ttl: 5m",
+            ] {
+                assert!(lower.contains(h), "{h} missing in {head}");
+            }
+            assert!(
+                lower.contains(&format!("content-type: {want_type}")),
+                "{head}"
+            );
+            assert_eq!(body, want_body);
+        }
+    }
+}
+
+/// Masks what differs between two servers (shares, tokens, nonces, OTPs, addresses, cluster
+/// names) and collapses whitespace, so paragraphs that wrap differently because "Arca" is
+/// shorter than "OpenBao" still compare equal (table layout is checked by the dev-server
+/// test).
+fn mask_secrets(s: &str, addr: &str) -> String {
+    let s = mask_uuids(&normalise(&s.replace(addr, "<addr>")));
+    s.split_whitespace()
+        .map(|w| {
+            let long_token = w.len() >= 20
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '.'));
+            if long_token {
+                "<secret>"
+            } else if w.starts_with("vault-cluster-") || w.starts_with("\"vault-cluster-") {
+                "<cluster>"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn operator_output_matches_the_bao_cli() {
+    use arca_test_support::{BaoServer, ok_or_skip, python_env};
+
+    let Some(py) = ok_or_skip(python_env()) else {
+        return;
+    };
+    // Two fresh OpenBao servers: one driven by bao, the other by arca.
+    let b_srv = BaoServer::inmem(&py, "").unwrap_or_else(|e| panic!("{e}"));
+    let a_srv = BaoServer::inmem(&py, "").unwrap_or_else(|e| panic!("{e}"));
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let mut failures = Vec::new();
+    let mut step = |args: &[String], b_tok: Option<&str>, a_tok: Option<&str>| {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let b = py.bao(&b_srv.addr, b_tok, &argv).unwrap();
+        let a = arca(h, &a_srv.addr, a_tok, &argv);
+        let same = b.code == a.code
+            && mask_secrets(&b.stdout, &b_srv.addr) == mask_secrets(&a.stdout, &a_srv.addr)
+            && mask_secrets(&b.stderr, &b_srv.addr) == mask_secrets(&a.stderr, &a_srv.addr);
+        if !same {
+            failures.push(format!(
+                "{:?}\n  bao ({}): {:?} {:?}\n  arca ({}): {:?} {:?}",
+                argv.first(),
+                b.code,
+                b.stdout,
+                b.stderr,
+                a.code,
+                a.stdout,
+                a.stderr
+            ));
+        }
+        (b.stdout, a.stdout)
+    };
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+
+    step(&s(&["status"]), None, None);
+    step(&s(&["operator", "init", "-status"]), None, None);
+    let (bi, ai) = step(
+        &s(&["operator", "init", "-key-shares=3", "-key-threshold=2"]),
+        None,
+        None,
+    );
+    let shares = |text: &str| -> (Vec<String>, String) {
+        let keys = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("Unseal Key ")
+                    .and_then(|r| r.split_once(": "))
+            })
+            .map(|(_, k)| k.to_owned())
+            .collect();
+        let root = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Initial Root Token: "))
+            .unwrap_or_default()
+            .to_owned();
+        (keys, root)
+    };
+    let ((bk, bt), (ak, at)) = (shares(&bi), shares(&ai));
+    assert_eq!((bk.len(), ak.len()), (3, 3), "{bi}\n{ai}");
+    // Unseal step by step; each CLI gets its own server's shares.
+    for i in 0..2 {
+        let argv_b = s(&["operator", "unseal", &bk[i]]);
+        let argv_a = s(&["operator", "unseal", &ak[i]]);
+        let b = py
+            .bao(
+                &b_srv.addr,
+                None,
+                &argv_b.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+            .unwrap();
+        let a = arca(
+            h,
+            &a_srv.addr,
+            None,
+            &argv_a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(b.code, a.code);
+        assert_eq!(
+            mask_secrets(&b.stdout, &b_srv.addr),
+            mask_secrets(&a.stdout, &a_srv.addr)
+        );
+    }
+    step(&s(&["status", "-format=json"]), None, None);
+    step(&s(&["operator", "key-status"]), Some(&bt), Some(&at));
+    step(
+        &s(&["operator", "generate-root", "-status"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "generate-root", "-init"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "generate-root", "-status", "-format=json"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "generate-root", "-cancel"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&[
+            "operator",
+            "rotate-keys",
+            "-init",
+            "-key-shares=2",
+            "-key-threshold=2",
+        ]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "rotate-keys", "-status", "-format=yaml"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "rotate-keys", "-cancel"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(
+        &s(&["operator", "rotate-keys", "-status"]),
+        Some(&bt),
+        Some(&at),
+    );
+    step(&s(&["operator", "rotate"]), Some(&bt), Some(&at));
+    step(&s(&["operator", "rekey", "-status"]), Some(&bt), Some(&at));
+    step(&s(&["operator", "seal"]), Some(&bt), Some(&at));
+    step(&s(&["status"]), None, None);
+    step(&s(&["operator", "unseal", "-reset"]), None, None);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
