@@ -946,6 +946,9 @@ impl ExpirationManager {
             tracing::error!(loaded, "loading leases finished with errors");
             self.load.send_replace(LoadState::Failed);
         } else {
+            if failing > 0 {
+                tracing::warn!(failing, "some loaded leases keep failing revocation");
+            }
             tracing::info!(
                 loaded,
                 failing,
