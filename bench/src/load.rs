@@ -25,6 +25,9 @@ pub struct RunResult {
     pub total_requests: u64,
     /// Server CPU time (user + system) over warm-up and timed window; filled in by the caller.
     pub server_cpu: Option<Duration>,
+    /// Cores the load generator kept busy over warm-up and timed window; filled in by the caller.
+    /// Near its thread count, the generator rather than the server limited req/s.
+    pub client_cores: Option<f64>,
 }
 
 impl RunResult {
@@ -120,6 +123,7 @@ pub async fn run(
         max: Duration::from_nanos(all.last().copied().unwrap_or(0)),
         total_requests,
         server_cpu: None,
+        client_cores: None,
     })
 }
 

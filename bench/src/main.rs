@@ -79,7 +79,7 @@ async fn async_main(args: Args) -> Result<()> {
         .context("create work dir")?;
 
     let specs = [
-        ("arca", args.arca_bin.clone(), &["--version"][..]),
+        ("arca", args.arca_bin.clone(), &["version"][..]),
         ("bao", args.bao_bin.clone(), &["version"][..]),
     ];
     // Other work on the machine skews every figure; record how busy it was when we started.
@@ -96,17 +96,21 @@ async fn async_main(args: Args) -> Result<()> {
             ));
             continue;
         };
+        // Absolute, because the child runs in its own working directory.
+        let bin = match std::fs::canonicalize(&bin) {
+            Ok(b) if b.is_file() => b,
+            _ => {
+                eprintln!("{name}: {} not found, reporting n/a", bin.display());
+                let reason = format!("{} not found", bin.display());
+                reports.push(ServerReport::not_measured(name, None, reason));
+                continue;
+            }
+        };
         let spec = ServerSpec {
             name,
             bin,
             version_args,
         };
-        if !spec.bin.is_file() {
-            eprintln!("{name}: {} not found, reporting n/a", spec.bin.display());
-            let reason = format!("{} not found", spec.bin.display());
-            reports.push(ServerReport::not_measured(name, None, reason));
-            continue;
-        }
         if server::is_script(&spec.bin) {
             eprintln!(
                 "warning: {} is a script; its interpreter start is counted in startup time (see bench/README.md)",
@@ -183,6 +187,8 @@ async fn measure_server(
                 Err(e) => Err(format!("setup failed: {e:#}")),
                 Ok(()) => {
                     let cpu_before = server.cpu_time().ok();
+                    let own_before = server::process_cpu_time(std::process::id()).ok();
+                    let wall = std::time::Instant::now();
                     let run = load::run(
                         server.addr,
                         scenario.req,
@@ -192,8 +198,14 @@ async fn measure_server(
                     )
                     .await;
                     let cpu_after = server.cpu_time().ok();
+                    let own_after = server::process_cpu_time(std::process::id()).ok();
+                    let wall = wall.elapsed().as_secs_f64();
                     run.map(|mut r| {
                         r.server_cpu = cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b));
+                        r.client_cores = own_before
+                            .zip(own_after)
+                            .filter(|_| wall > 0.0)
+                            .map(|(b, a)| a.saturating_sub(b).as_secs_f64() / wall);
                         r
                     })
                     .map_err(|e| format!("{e:#}"))
@@ -201,13 +213,14 @@ async fn measure_server(
             };
             match &result {
                 Ok(r) => eprintln!(
-                    "{name}: {} x{clients}: {:.0} req/s, p50 {:?}, p99 {:?}, {} errors, server CPU/req {:?}",
+                    "{name}: {} x{clients}: {:.0} req/s, p50 {:?}, p99 {:?}, {} errors, server CPU/req {:?}, load generator {:.2} cores",
                     scenario.name,
                     r.rps(),
                     r.p50,
                     r.p99,
                     r.errors,
                     r.cpu_per_request(),
+                    r.client_cores.unwrap_or(f64::NAN),
                 ),
                 Err(e) => eprintln!("{name}: {} x{clients}: failed: {e}", scenario.name),
             }

@@ -57,6 +57,9 @@ pub struct Meta {
 
 const NA: &str = "n/a";
 
+/// Share of its threads' capacity above which the load generator, not the server, limits throughput.
+const SATURATED: f64 = 0.9;
+
 pub fn render(
     meta: &Meta,
     servers: &[ServerReport],
@@ -119,6 +122,7 @@ pub fn render(
     }
     header(&mut out, "scenario", cols.into_iter());
     let mut failures = Vec::new();
+    let mut saturated = Vec::new();
     for scenario in scenarios {
         for &clients in concurrency {
             let cells = |f: &dyn Fn(&RunResult) -> String| -> Vec<String> {
@@ -141,12 +145,24 @@ pub fn render(
             }));
             row(&mut out, scenario, line.into_iter());
             for s in servers {
-                if let Some(Err(e)) = s.run(scenario, clients) {
-                    failures.push(format!(
+                match s.run(scenario, clients) {
+                    Some(Err(e)) => failures.push(format!(
                         "{} {scenario} x{clients}: {}",
                         s.name,
                         first_line(e)
-                    ));
+                    )),
+                    Some(Ok(r)) => {
+                        if let Some(cores) = r
+                            .client_cores
+                            .filter(|&c| c >= SATURATED * meta.client_threads as f64)
+                        {
+                            saturated.push(format!(
+                                "{} {scenario} x{clients}: load generator busy {cores:.2} of {} core(s)",
+                                s.name, meta.client_threads
+                            ));
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -161,6 +177,16 @@ pub fn render(
                 .map(|e| format!("{}: {}", s.name, first_line(e)))
         })
         .collect();
+    if !saturated.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Load generator saturated\n\nIn these cells the client, not the server, set the pace: req/s is a \
+             lower bound for the server (try `--client-threads 2`, which takes CPU from the server instead).\n"
+        );
+        for line in &saturated {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     if !not_measured.is_empty() || !failures.is_empty() {
         let _ = writeln!(out, "\n## Not measured\n");
         for line in not_measured.iter().chain(&failures) {
@@ -242,6 +268,7 @@ mod tests {
                     max: Duration::from_millis(1),
                     total_requests: 2000,
                     server_cpu: Some(Duration::from_millis(100)),
+                    client_cores: Some(0.95),
                 }),
             }],
         };
@@ -260,5 +287,9 @@ mod tests {
         );
         assert!(md.contains("- arca: no binary\n"), "{md}");
         assert!(md.contains("1s warm-up, then 1500ms timed"), "{md}");
+        assert!(
+            md.contains("- bao sys/health x1: load generator busy 0.95 of 1 core(s)"),
+            "{md}"
+        );
     }
 }

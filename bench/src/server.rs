@@ -145,9 +145,7 @@ impl RunningServer {
 
     /// User plus system CPU time the server has used so far.
     pub fn cpu_time(&self) -> Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .with_context(|| format!("read /proc/{}/stat", self.pid))?;
-        parse_stat_cpu(&stat).ok_or_else(|| anyhow!("unexpected /proc/{}/stat format", self.pid))
+        process_cpu_time(self.pid)
     }
 
     pub fn log_tail(&self) -> String {
@@ -180,6 +178,13 @@ pub fn parse_status_kib(status: &str, field: &str) -> Option<u64> {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.trim().strip_suffix("kB")?.trim().parse().ok()
     })
+}
+
+/// User plus system CPU time used so far by process `pid` (all its threads).
+pub fn process_cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("read /proc/{pid}/stat"))?;
+    parse_stat_cpu(&stat).ok_or_else(|| anyhow!("unexpected /proc/{pid}/stat format"))
 }
 
 /// utime + stime from `/proc/<pid>/stat`. The command name in parentheses may hold spaces, so fields are

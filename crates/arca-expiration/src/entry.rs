@@ -31,29 +31,86 @@ pub struct LeaseEntry {
     /// the token itself.
     pub token_id: String,
     /// When the lease was created.
+    #[serde(with = "unix_nanos")]
     pub issue_time: SystemTime,
     /// When the lease expires ([`NEVER_EXPIRES`] for a lease that does not).
+    #[serde(with = "unix_nanos")]
     pub expire_time: SystemTime,
     /// When the lease was last renewed.
-    #[serde(default)]
+    #[serde(
+        default,
+        with = "opt_unix_nanos",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_renewal: Option<SystemTime>,
     /// Whether the lease may be renewed.
     pub renewable: bool,
     /// The hard cap no renewal can pass (issue time + the mount's or system's max TTL).
-    #[serde(default)]
+    #[serde(
+        default,
+        with = "opt_unix_nanos",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_expire_time: Option<SystemTime>,
     /// Secret or token.
     pub kind: LeaseKind,
     /// The backend's `SecretInfo.internal_data`, handed back on renew and revoke. Never
     /// shown or logged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub internal_data: Map<String, Value>,
     /// Consecutive failed revocation attempts since the lease expired.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub revoke_failures: u32,
     /// The last revocation error (client-safe message).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Times are stored as nanoseconds since the Unix epoch: a third of serde's default
+/// `{secs_since_epoch, nanos_since_epoch}` object, which matters at 100k leases.
+mod unix_nanos {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn to_nanos(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(to_nanos(*t))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        Ok(UNIX_EPOCH + Duration::from_nanos(u64::deserialize(d)?))
+    }
+}
+
+mod opt_unix_nanos {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        t: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&super::unix_nanos::to_nanos(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(|n| UNIX_EPOCH + Duration::from_nanos(n)))
+    }
 }
 
 impl LeaseEntry {

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arca_logical::{LogicalError, Response, SecretInfo};
+use arca_logical::{ErrorKind, LogicalError, Response, SecretInfo};
 use arca_storage::{Storage, StorageError, TxnOp};
 use async_trait::async_trait;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::clock::Clock;
+use crate::commit::GroupCommit;
 use crate::entry::{LeaseEntry, LeaseKind, NEVER_EXPIRES, Renewal, TtlBounds};
 use crate::error::ExpirationError;
 use crate::schedule::{LeaseLocks, Schedule};
@@ -34,6 +35,11 @@ pub trait LeaseRevoker: Send + Sync {
     /// Revokes the lease's object: a secret through its owning backend's revoke, a token
     /// lease through the token store. Must be idempotent: a lease whose revocation
     /// succeeded may be revoked again if removing its record then failed.
+    ///
+    /// Called with the lease's lock held: it may call
+    /// [`ExpirationManager::revoke_by_token`] (a token revocation cascading to the
+    /// token's leases, including this token lease itself), but must not call `revoke`,
+    /// `renew` or `revoke_prefix` on this same lease.
     async fn revoke(&self, lease: &LeaseEntry) -> Result<(), LogicalError>;
 
     /// Renews through the backend (secret) or the token store (token). `Ok(None)` accepts
@@ -72,6 +78,9 @@ pub struct ExpirationConfig {
     pub background: bool,
     /// The worker re-checks the clock at least this often, so a wall-clock jump is seen.
     pub max_sleep: Duration,
+    /// A revocation that takes longer counts as failed, so a hung backend cannot hold an
+    /// expiry slot forever.
+    pub revoke_timeout: Duration,
 }
 
 impl Default for ExpirationConfig {
@@ -84,6 +93,7 @@ impl Default for ExpirationConfig {
             load_concurrency: 16,
             background: true,
             max_sleep: Duration::from_secs(1),
+            revoke_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -93,6 +103,7 @@ enum LoadState {
     Loading,
     Done(usize),
     Failed,
+    Stopped,
 }
 
 #[derive(Default)]
@@ -106,6 +117,8 @@ struct State {
 /// request, and serves `sys/leases/*`.
 pub struct ExpirationManager {
     pub(crate) storage: Arc<dyn Storage>,
+    /// Every lease write goes through here (shared transactions under load).
+    writes: Arc<GroupCommit>,
     pub(crate) revoker: Arc<dyn LeaseRevoker>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: ExpirationConfig,
@@ -214,6 +227,7 @@ impl ExpirationManager {
         let (load, _) = watch::channel(LoadState::Loading);
         let (stop, _) = watch::channel(false);
         let m = Arc::new_cyclic(|weak| Self {
+            writes: GroupCommit::new(Arc::clone(&storage)),
             storage,
             revoker,
             clock,
@@ -303,14 +317,15 @@ impl ExpirationManager {
                 value: le.lease_id.as_bytes().to_vec(),
             });
         }
-        Ok(self.storage.transaction(ops).await?)
+        Ok(self.writes.commit(ops).await?)
     }
 
     async fn write_entry(&self, le: &LeaseEntry) -> Result<(), ExpirationError> {
-        Ok(self
-            .storage
-            .put(&entry_key(&le.lease_id), &Self::encode(le)?)
-            .await?)
+        let put = TxnOp::Put {
+            key: entry_key(&le.lease_id),
+            value: Self::encode(le)?,
+        };
+        Ok(self.writes.commit(vec![put]).await?)
     }
 
     async fn delete_entry(&self, le: &LeaseEntry) -> Result<(), ExpirationError> {
@@ -322,7 +337,7 @@ impl ExpirationManager {
                 key: index_key(&le.token_id, &le.lease_id),
             });
         }
-        Ok(self.storage.transaction(ops).await?)
+        Ok(self.writes.commit(ops).await?)
     }
 
     /// Every lease id under `prefix` (which is empty or ends in `/`), depth first.
@@ -400,7 +415,7 @@ impl ExpirationManager {
             last_error: None,
         };
         if let Err(e) = self.create_entry(&le).await {
-            if let Err(re) = self.revoker.revoke(&le).await {
+            if let Err(re) = self.call_revoke(&le).await {
                 tracing::error!(
                     mount = %le.mount_point,
                     error = %re,
@@ -599,7 +614,7 @@ impl ExpirationManager {
             self.forget(lease_id);
             return Ok(());
         };
-        if let Err(e) = self.revoker.revoke(&le).await {
+        if let Err(e) = self.call_revoke(&le).await {
             if !force {
                 return Err(ExpirationError::Backend(e));
             }
@@ -718,7 +733,7 @@ impl ExpirationManager {
             self.forget(lease_id);
             return Ok(());
         };
-        match self.revoker.revoke(&le).await {
+        match self.call_revoke(&le).await {
             Ok(()) => {
                 self.delete_entry(&le).await?;
                 self.forget(lease_id);
@@ -732,6 +747,16 @@ impl ExpirationManager {
             }
         }
         Ok(())
+    }
+
+    async fn call_revoke(&self, le: &LeaseEntry) -> Result<(), LogicalError> {
+        match tokio::time::timeout(self.config.revoke_timeout, self.revoker.revoke(le)).await {
+            Ok(r) => r,
+            Err(_) => Err(LogicalError::new(
+                ErrorKind::Internal,
+                "lease revocation timed out",
+            )),
+        }
     }
 
     /// Counts a failed revocation, persists it, and schedules the retry.
@@ -827,7 +852,7 @@ impl ExpirationManager {
             // Renewed after it was picked.
             return self.schedule(lease_id, le.expire_time);
         }
-        match self.revoker.revoke(&le).await {
+        match self.call_revoke(&le).await {
             Ok(()) => match self.delete_entry(&le).await {
                 Ok(()) => self.forget(lease_id),
                 Err(e) => {
@@ -921,6 +946,9 @@ impl ExpirationManager {
             tracing::error!(loaded, "loading leases finished with errors");
             self.load.send_replace(LoadState::Failed);
         } else {
+            if failing > 0 {
+                tracing::warn!(failing, "some loaded leases keep failing revocation");
+            }
             tracing::info!(
                 loaded,
                 failing,
@@ -1013,6 +1041,7 @@ impl ExpirationManager {
             match state {
                 LoadState::Done(n) => return Ok(n),
                 LoadState::Failed => return Err(ExpirationError::LoadFailed),
+                LoadState::Stopped => return Err(ExpirationError::Stopped),
                 LoadState::Loading => {}
             }
             if rx.changed().await.is_err() {
@@ -1152,6 +1181,13 @@ impl ExpirationManager {
     /// indexes. Stored leases are untouched; a new manager picks them up.
     pub async fn stop(&self) {
         self.stop.send_replace(true);
+        self.load.send_if_modified(|s| {
+            let loading = *s == LoadState::Loading;
+            if loading {
+                *s = LoadState::Stopped;
+            }
+            loading
+        });
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         for t in tasks {
             t.abort();

@@ -1,4 +1,5 @@
-//! `arca`: one binary for the server and, in later issues, the command-line client.
+//! `arca`: one binary for the server and the command-line client (the Vault/OpenBao
+//! commands, see [`cli`]).
 //!
 //! Arguments follow Vault's Go-flag style (`arca server -dev -dev-root-token-id=root`);
 //! [`args::normalize`] rewrites single-dash long flags for clap.
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +29,8 @@ enum Command {
     Server(ServerArgs),
     /// Print the version.
     Version,
+    #[command(flatten)]
+    Client(Box<cli::ClientCommand>),
 }
 
 #[derive(clap::Args)]
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Server(a) => server(a),
+        Command::Client(c) => cli::run(*c),
     }
 }
 

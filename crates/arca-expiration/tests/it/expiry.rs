@@ -174,3 +174,49 @@ async fn background_worker_revokes_on_time() {
     assert!(m.lookup(&long.lease_id).await.unwrap().is_some());
     m.stop().await;
 }
+
+/// A revoker that never answers: the revocation times out and counts as a failure.
+struct HungRevoker;
+
+#[async_trait::async_trait]
+impl arca_expiration::LeaseRevoker for HungRevoker {
+    async fn revoke(
+        &self,
+        _: &arca_expiration::LeaseEntry,
+    ) -> Result<(), arca_logical::LogicalError> {
+        std::future::pending().await
+    }
+    async fn renew(
+        &self,
+        _: &arca_expiration::LeaseEntry,
+        _: Duration,
+    ) -> Result<Option<arca_logical::Response>, arca_logical::LogicalError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn hung_backend_times_out() {
+    let clock = Arc::new(arca_expiration::ManualClock::new(t0()));
+    let config = ExpirationConfig {
+        revoke_timeout: Duration::from_millis(50),
+        ..manual_config()
+    };
+    let m = arca_expiration::ExpirationManager::start_with(
+        Arc::new(InMemStorage::new()),
+        Arc::new(HungRevoker),
+        clock.clone(),
+        config,
+    )
+    .await
+    .unwrap();
+    let mut s = secret(10, true);
+    m.register_secret("db/", "creds/a", "t", &mut s, bounds(10, 10))
+        .await
+        .unwrap();
+    clock.advance(secs(10));
+    m.tick().await;
+    let le = m.lookup(&s.lease_id).await.unwrap().unwrap();
+    assert_eq!(le.revoke_failures, 1);
+    assert_eq!(le.last_error.as_deref(), Some("lease revocation timed out"));
+}

@@ -198,3 +198,23 @@ fn debug_hides_internal_data() {
     assert!(!dbg.contains("v-user"), "{dbg}");
     assert!(dbg.contains("db/creds/a/x"));
 }
+
+#[tokio::test]
+async fn stored_record_is_compact_and_round_trips() {
+    use arca_storage::Storage;
+    let env = Env::new().await;
+    let id = env.secret("db/", "creds/a", "tok", 60).await;
+    let raw = env
+        .physical
+        .get(&format!("sys/expire/id/{id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert!(v["issue_time"].is_u64(), "{v}");
+    assert!(v.get("last_error").is_none());
+    let le = env.m.lookup(&id).await.unwrap().unwrap();
+    assert_eq!(le.issue_time, t0());
+    assert_eq!(le.max_expire_time, Some(t0() + secs(86400)));
+    assert!(raw.len() < 400, "{}", raw.len());
+}

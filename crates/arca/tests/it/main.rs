@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bad_input;
+mod cli;
 mod compat_common;
 mod compat_hvac;
 mod compat_lifecycle;
