@@ -204,6 +204,14 @@ pub struct Common {
     #[arg(long = "policy-override", num_args = 0..=1, default_missing_value = "true",
           require_equals = true, value_parser = go_bool, help_heading = "HTTP Options")]
     pub policy_override: Option<bool>,
+    /// Print an equivalent cURL command instead of running the request (not supported).
+    #[arg(long = "output-curl-string", num_args = 0..=1, default_missing_value = "true",
+          require_equals = true, value_parser = go_bool, hide = true)]
+    pub output_curl_string: Option<bool>,
+    /// Print the policy the request needs instead of running it (not supported).
+    #[arg(long = "output-policy", num_args = 0..=1, default_missing_value = "true",
+          require_equals = true, value_parser = go_bool, hide = true)]
+    pub output_policy: Option<bool>,
     /// Print the output in the given format: table, json, yaml (raw for `read` only).
     #[arg(
         long = "format",
@@ -368,6 +376,15 @@ impl Ctx {
 
     /// Checks the output format: known, and `raw` only where allowed.
     pub fn check_format(&mut self, allow_raw: bool) -> Result<(), i32> {
+        for (set, flag) in [
+            (self.common.output_curl_string, "-output-curl-string"),
+            (self.common.output_policy, "-output-policy"),
+        ] {
+            if set == Some(true) {
+                self.ui.error(&format!("{flag} is not supported by arca"));
+                return Err(1);
+            }
+        }
         let f = self.ui.format.clone();
         if !ui::FORMATS.contains(&f.as_str()) {
             self.ui.error(&format!("Invalid output format: {f}"));

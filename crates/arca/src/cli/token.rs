@@ -162,7 +162,7 @@ pub struct TokenRevokeArgs {
 pub struct TokenCapsArgs {
     #[command(flatten)]
     common: Common,
-    /// [TOKEN] PATH.
+    /// Optional token, then the path.
     args: Vec<String>,
 }
 
