@@ -295,22 +295,18 @@ impl Core {
             initialized: self.is_initialized(),
             sealed,
             standby: sealed,
-            performance_standby: false,
             replication_performance_mode: mode.to_owned(),
             replication_dr_mode: mode.to_owned(),
             server_time_utc: now_unix(),
             version: VERSION.to_owned(),
-            enterprise: false,
             cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
             cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
         }
     }
 
     /// Body of `sys/leader`; 503 while sealed.
+    /// Without HA storage this answers the same sealed or not, as OpenBao does.
     pub fn leader(&self) -> Result<LeaderResponse, LogicalError> {
-        if self.is_sealed() {
-            return Err(LogicalError::sealed());
-        }
         Ok(LeaderResponse {
             ha_enabled: false,
             ..LeaderResponse::default()
@@ -344,7 +340,7 @@ impl Core {
                 String::new()
             },
             version: VERSION.to_owned(),
-            build_date: BUILD_DATE.to_owned(),
+            commit_date: BUILD_DATE.to_owned(),
             migration: false,
             cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
             cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
@@ -480,10 +476,13 @@ impl Core {
                 "'key' must be specified in request body as JSON, or 'reset' set to true",
             ));
         };
-        let share = seal::decode_share(&key)?;
+        // Unsealed: a well-encoded key is not looked at further; OpenBao answers with the
+        // status.
+        let bytes = seal::decode_key_text(&key)?;
         if !self.is_sealed() {
             return Ok(self.seal_status_locked(&progress));
         }
+        let share = seal::check_share_len(bytes)?;
         let config = self.current_seal_config()?;
         if progress.shares.len() == 0 {
             progress.nonce = arca_crypto::random_uuid()?;

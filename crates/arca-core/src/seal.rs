@@ -175,6 +175,11 @@ impl UnsealKey {
 
 /// Decodes a share as the CLI sends it: hex first, then standard base64.
 pub(crate) fn decode_share(text: &str) -> Result<Zeroizing<Vec<u8>>, CoreError> {
+    check_share_len(decode_key_text(text)?)
+}
+
+/// Only the encoding: hex, else standard base64.
+pub(crate) fn decode_key_text(text: &str) -> Result<Zeroizing<Vec<u8>>, CoreError> {
     let text = text.trim();
     let bytes = match hex::decode(text) {
         Ok(b) => b,
@@ -182,7 +187,11 @@ pub(crate) fn decode_share(text: &str) -> Result<Zeroizing<Vec<u8>>, CoreError> 
             .decode(text)
             .map_err(|_| CoreError::invalid("'key' must be a valid hex or base64 string"))?,
     };
-    let bytes = Zeroizing::new(bytes);
+    Ok(Zeroizing::new(bytes))
+}
+
+/// Vault's length bounds on a share.
+pub(crate) fn check_share_len(bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, CoreError> {
     if bytes.len() < MIN_KEY_LEN {
         return Err(CoreError::invalid(format!(
             "key is shorter than minimum {MIN_KEY_LEN} bytes"

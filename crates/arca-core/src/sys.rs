@@ -115,11 +115,10 @@ fn data_response(data: Map<String, Value>, fields: &Fields<'_>) -> Response {
     }
 }
 
-fn empty_response(fields: &Fields<'_>) -> Response {
-    Response {
-        warnings: fields.warnings(),
-        ..Response::default()
-    }
+/// A write with nothing to return stays a 204: Vault only attaches the ignored-parameter
+/// warning to responses that have a body.
+fn empty_response(_fields: &Fields<'_>) -> Response {
+    Response::default()
 }
 
 fn unsupported_path() -> CoreError {

@@ -110,8 +110,8 @@ pub struct SealStatus {
     pub nonce: String,
     /// Server version.
     pub version: String,
-    /// Build date (RFC 3339).
-    pub build_date: String,
+    /// Build date (RFC 3339); OpenBao's name for it.
+    pub commit_date: String,
     /// Whether a seal migration is in progress.
     pub migration: bool,
     /// Cluster name, once unsealed.
@@ -135,8 +135,6 @@ pub struct HealthResponse {
     pub sealed: bool,
     /// Whether this node is a standby (also true while sealed).
     pub standby: bool,
-    /// Performance standby (Vault Enterprise): always false.
-    pub performance_standby: bool,
     /// Replication mode: `disabled`, or `unknown` while sealed.
     pub replication_performance_mode: String,
     /// DR replication mode.
@@ -145,8 +143,6 @@ pub struct HealthResponse {
     pub server_time_utc: i64,
     /// Server version.
     pub version: String,
-    /// Whether this is Vault Enterprise: always false.
-    pub enterprise: bool,
     /// Cluster name, when unsealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,
