@@ -95,9 +95,8 @@ impl ExpirationManager {
     /// Serves every lease endpoint. `sys_path` is the path after `sys/`
     /// (`leases/renew`, `renew/<id>`, `leases/lookup/` for a LIST).
     ///
-    /// Deviations the HTTP layer should know: Vault answers `202 Accepted` for
-    /// `revoke`/`revoke-prefix` with `sync=false` and for `tidy`; `ResponseStatus` has no
-    /// such status, so those answer 204 and 200 (with the warning) respectively.
+    /// `revoke`/`revoke-prefix` with `sync=false` and `tidy` answer `202 Accepted`, as
+    /// Vault does.
     pub async fn handle_sys(
         &self,
         sys_path: &str,
@@ -131,20 +130,22 @@ impl ExpirationManager {
                 let id = lease_id_of(&f, url)?;
                 if f.bool("sync")?.unwrap_or(true) {
                     self.revoke(&id).await?;
+                    Ok(None)
                 } else {
                     self.revoke_lazy(&id).await?;
+                    Ok(Some(accepted(Vec::new())))
                 }
-                Ok(None)
             }
             Route::RevokePrefix(prefix) if is_write(op) => {
                 let f = req.fields();
                 f.mark_used(&["prefix"]);
                 if f.bool("sync")?.unwrap_or(true) {
                     self.revoke_prefix(prefix, false).await?;
+                    Ok(None)
                 } else {
                     self.revoke_prefix_lazy(prefix).await?;
+                    Ok(Some(accepted(Vec::new())))
                 }
-                Ok(None)
             }
             Route::RevokeForce(prefix) if is_write(op) => {
                 self.revoke_prefix(prefix, true).await?;
@@ -157,13 +158,10 @@ impl ExpirationManager {
                         tracing::error!(error = %e, "lease tidy failed");
                     }
                 });
-                Ok(Some(Response {
-                    warnings: vec![
-                        "Lease tidy started in the background; its results are written to the server log."
-                            .to_owned(),
-                    ],
-                    ..Response::default()
-                }))
+                Ok(Some(accepted(vec![
+                    "Lease tidy started in the background; its results are written to the server log."
+                        .to_owned(),
+                ])))
             }
             Route::Count if op == Operation::Read => Ok(self.sys_count(req)?),
             Route::Irrevocable if op == Operation::Read => Ok(self.sys_irrevocable(req)?),
@@ -309,6 +307,15 @@ impl ExpirationManager {
             d.insert("leases".into(), Value::Array(shown));
         }
         Ok(Some(with_warnings(resp, &f)))
+    }
+}
+
+/// A 202 envelope: the work continues in the background.
+fn accepted(warnings: Vec<String>) -> Response {
+    Response {
+        warnings,
+        status: arca_logical::ResponseStatus::Accepted,
+        ..Response::default()
     }
 }
 

@@ -197,6 +197,7 @@ pub(crate) struct Decoded {
     pub(crate) data: Map,
     pub(crate) headers: HeaderMap,
     pub(crate) remote: Option<SocketAddr>,
+    pub(crate) peer_certificates: Vec<Vec<u8>>,
 }
 
 async fn handle(
@@ -232,6 +233,11 @@ async fn decode(opts: &HttpOptions, req: axum::extract::Request) -> Result<Decod
         None => Map::new(),
     };
     let remote = parts.extensions.get::<RemoteAddr>().map(|r| r.0);
+    let peer_certificates = parts
+        .extensions
+        .get::<PeerCertificates>()
+        .map(|c| c.0.iter().map(|der| der.as_ref().to_vec()).collect())
+        .unwrap_or_default();
 
     let method = parts.method.clone();
     let operation = match method.as_str() {
@@ -321,6 +327,7 @@ async fn decode(opts: &HttpOptions, req: axum::extract::Request) -> Result<Decod
         data,
         headers: parts.headers,
         remote,
+        peer_certificates,
     })
 }
 
@@ -412,6 +419,7 @@ async fn dispatch(state: &AppState, d: Decoded) -> axum::response::Response {
     req.data = d.data;
     req.token = client_token(&d.headers);
     req.remote_addr = d.remote;
+    req.peer_certificates = d.peer_certificates;
     req.wrap_ttl = wrap_ttl;
     match core.handle(req).await {
         Ok(resp) => logical_response(&request_id, operation, &path, resp),
@@ -434,6 +442,7 @@ fn logical_response(
         ResponseStatus::Normal => StatusCode::OK,
         ResponseStatus::NotFound => StatusCode::NOT_FOUND,
         ResponseStatus::BadRequest => StatusCode::BAD_REQUEST,
+        ResponseStatus::Accepted => StatusCode::ACCEPTED,
     };
     if resp.status == ResponseStatus::Normal {
         let empty_list = op == Operation::List

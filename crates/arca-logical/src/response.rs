@@ -15,6 +15,9 @@ pub enum ResponseStatus {
     NotFound,
     /// A full envelope with status 400 (batch operations where an item failed).
     BadRequest,
+    /// A full envelope with status 202: work accepted and continuing in the background
+    /// (tidy, asynchronous revocation).
+    Accepted,
 }
 
 /// Service tokens are stored; batch tokens are self-contained and never stored.

@@ -673,6 +673,7 @@ impl Backend for TokenBackend {
                 };
                 Ok(Some(Response {
                     warnings: vec![warning.to_owned()],
+                    status: arca_logical::ResponseStatus::Accepted,
                     ..Response::default()
                 }))
             }

@@ -351,17 +351,17 @@ async fn revoke_endpoints() {
         .is_none()
     );
 
-    // sync=false: marked expired, revoked by the worker.
-    assert!(
-        env.sys(
+    // sync=false: 202, marked expired, revoked by the worker.
+    let accepted = env
+        .sys(
             Operation::Update,
             "leases/revoke",
-            json!({"lease_id": ids[3], "sync": false})
+            json!({"lease_id": ids[3], "sync": false}),
         )
         .await
         .unwrap()
-        .is_none()
-    );
+        .unwrap();
+    assert_eq!(accepted.status, arca_logical::ResponseStatus::Accepted);
     assert_eq!(env.revoker.revoked().len(), 3);
     let le = env.m.lookup(&ids[3]).await.unwrap().unwrap();
     assert_eq!(le.expire_time, t0());
