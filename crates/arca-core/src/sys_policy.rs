@@ -46,6 +46,8 @@ pub(crate) async fn handle(
         "capabilities" | "capabilities-self" | "capabilities-accessor"
     ) {
         capabilities(core, u, path, req, caller).await
+    } else if path == "internal/ui/resultant-acl" {
+        resultant_acl(core, u, req, caller).await
     } else if path == "internal/ui/mounts" || path.starts_with("internal/ui/mounts/") {
         ui_mounts(core, u, path, req, caller).await
     } else {
@@ -254,4 +256,22 @@ async fn ui_mounts(
     };
     info.insert("path".into(), route.full_path.clone().into());
     Ok(Response::with_data(info))
+}
+
+/// `sys/internal/ui/resultant-acl`: the caller's effective rules, templates resolved.
+async fn resultant_acl(
+    core: &Core,
+    u: &Unsealed,
+    req: &Request,
+    caller: Option<&TokenEntry>,
+) -> Result<Response, CoreError> {
+    if req.operation != Operation::Read {
+        return Err(unsupported_op());
+    }
+    let entry = caller.ok_or_else(|| CoreError::client(LogicalError::permission_denied()))?;
+    let acl = core.acl_for(u, entry).await?;
+    match acl.resultant_acl() {
+        Value::Object(m) => Ok(Response::with_data(m)),
+        _ => Err(CoreError::Corrupt("resultant acl")),
+    }
 }
