@@ -334,8 +334,10 @@ impl TokenBackend {
                 }
             }
         }
-        entry.explicit_max_ttl = explicit_to_use;
-        entry.period = period_to_use;
+        // The entry keeps only what the request asked for, as Vault does: a role's values
+        // bound this TTL here and are read from the role again at each renewal.
+        entry.explicit_max_ttl = explicit_max;
+        entry.period = if period > 0 { period } else { 0 };
 
         // Only root tokens asking for no TTL skip the calculation.
         let mut final_ttl = ttl;
@@ -377,7 +379,9 @@ impl TokenBackend {
             .store
             .create_token(NewToken { entry, custom_id })
             .await?;
-        let auth = auth_block(&entry, token.to_string(), entry.ttl);
+        let mut auth = auth_block(&entry, token.to_string(), entry.ttl);
+        auth.explicit_max_ttl = Duration::from_secs(explicit_to_use);
+        auth.period = Duration::from_secs(period_to_use);
         Ok(Self::respond(
             Response {
                 auth: Some(auth),

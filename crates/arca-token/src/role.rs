@@ -120,9 +120,14 @@ impl TokenRole {
         m.insert("orphan".into(), json!(self.orphan));
         m.insert("renewable".into(), json!(self.renewable));
         m.insert("path_suffix".into(), json!(self.path_suffix));
+        // Vault shows an unset list as null here (the other lists are always set).
         m.insert(
             "allowed_entity_aliases".into(),
-            json!(self.allowed_entity_aliases),
+            if self.allowed_entity_aliases.is_empty() {
+                Value::Null
+            } else {
+                json!(self.allowed_entity_aliases)
+            },
         );
         m.insert("period".into(), json!(self.period));
         m.insert("token_period".into(), json!(self.token_period));

@@ -36,7 +36,7 @@ async fn role_crud_and_list() {
         json!({
             "name": "app-role", "allowed_policies": ["app", "dev"], "disallowed_policies": [],
             "allowed_policies_glob": [], "disallowed_policies_glob": [], "orphan": true,
-            "renewable": false, "path_suffix": "v1.0", "allowed_entity_aliases": [],
+            "renewable": false, "path_suffix": "v1.0", "allowed_entity_aliases": null,
             "period": 0, "token_period": 3600, "explicit_max_ttl": 0, "token_explicit_max_ttl": 0,
             "token_type": "default-service", "token_no_default_policy": false, "token_num_uses": 3
         })
@@ -201,7 +201,10 @@ async fn create_against_role() {
     let data = h.lookup_data(&auth.client_token).await;
     assert_eq!(data["path"], json!("auth/token/create/r1/v1.0"));
     assert_eq!(data["role"], json!("r1"));
-    assert_eq!(data["period"], json!(3600));
+    // As in OpenBao, the role's period bounds the TTL and each renewal but is not copied
+    // into the token: lookup shows neither a period nor an explicit max TTL.
+    assert!(data.get("period").is_none(), "{data:?}");
+    assert_eq!(data["explicit_max_ttl"], json!(0));
 
     // No policies: the role's allowed set.
     let resp = h
@@ -236,7 +239,13 @@ async fn create_against_role() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(resp.auth.unwrap().period.as_secs(), 1800);
+    let auth = resp.auth.clone().unwrap();
+    assert_eq!(auth.period.as_secs(), 1800);
+    // The request's own period is the one the token keeps.
+    assert_eq!(
+        h.lookup_data(&auth.client_token).await["period"],
+        json!(1800)
+    );
     assert_eq!(
         resp.warnings,
         vec![
