@@ -379,6 +379,12 @@ impl TokenBackend {
             .store
             .create_token(NewToken { entry, custom_id })
             .await?;
+        // After the creation, as Vault: a policy may be written later, so this only warns.
+        for p in &entry.policies {
+            if !self.store.hooks().policy_exists(p).await? {
+                warnings.push(format!("Policy \"{p}\" does not exist"));
+            }
+        }
         let mut auth = auth_block(&entry, token.to_string(), entry.ttl);
         auth.explicit_max_ttl = Duration::from_secs(explicit_to_use);
         auth.period = Duration::from_secs(period_to_use);

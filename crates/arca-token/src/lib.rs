@@ -120,6 +120,13 @@ pub trait TokenHooks: Send + Sync {
         Ok(None)
     }
 
+    /// Whether an ACL policy of this name exists: `auth/token/create*` warns
+    /// `Policy "<name>" does not exist` for each of the new token's policies that does not,
+    /// as Vault does (the token is created anyway). By default every policy exists.
+    async fn policy_exists(&self, _name: &str) -> Result<bool, LogicalError> {
+        Ok(true)
+    }
+
     /// `entity_alias` on `auth/token/create/<role>`: the entity id for an alias of that
     /// name on the token mount (created if absent). Without an identity store this is
     /// unsupported.

@@ -166,6 +166,23 @@ async fn defaults_ttl_caps_and_warnings() {
     // Legacy `lease` is the TTL when `ttl` is absent.
     let (_, resp) = h.create(json!({"policies": ["app"], "lease": 120})).await;
     assert_eq!(resp.auth.unwrap().ttl.as_secs(), 120);
+
+    // A policy that does not exist (yet) is assigned, with one warning per such name.
+    *h.hooks.missing_policies.lock().unwrap() = vec!["ghost".to_owned(), "nope".to_owned()];
+    let (_, resp) = h
+        .create(json!({"policies": ["nope", "app", "ghost"], "ttl": "1h"}))
+        .await;
+    assert_eq!(
+        resp.auth.unwrap().policies,
+        vec!["app", "default", "ghost", "nope"]
+    );
+    assert_eq!(
+        resp.warnings,
+        vec![
+            "Policy \"ghost\" does not exist",
+            "Policy \"nope\" does not exist"
+        ]
+    );
 }
 
 #[tokio::test]

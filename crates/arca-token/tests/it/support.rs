@@ -58,6 +58,8 @@ pub struct RecordingHooks {
     pub revoked_leases: Mutex<Vec<String>>,
     pub fail_create: Mutex<bool>,
     pub fail_revoke: Mutex<bool>,
+    /// Policy names `policy_exists` denies.
+    pub missing_policies: Mutex<Vec<String>>,
 }
 
 impl RecordingHooks {
@@ -101,6 +103,14 @@ impl TokenHooks for RecordingHooks {
             .unwrap()
             .push(Event::Renewed(entry.id.clone(), ttl.as_secs()));
         Ok(())
+    }
+    async fn policy_exists(&self, name: &str) -> Result<bool, LogicalError> {
+        Ok(!self
+            .missing_policies
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p == name))
     }
     async fn token_revoked(&self, entry: &TokenEntry) -> Result<(), LogicalError> {
         if *self.fail_revoke.lock().unwrap() {
