@@ -10,6 +10,8 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+pub mod transit;
+
 /// Length of an AES-256 key in bytes.
 pub const KEY_LEN: usize = 32;
 /// Length of the GCM nonce that prefixes every sealed value.
@@ -33,6 +35,27 @@ pub enum CryptoError {
     /// A sealed value was too short to contain a nonce and a tag.
     #[error("ciphertext too short")]
     Truncated,
+    /// A nonce had the wrong length for the cipher.
+    #[error("invalid nonce length")]
+    NonceLength,
+    /// A key could not be encoded.
+    #[error("key encoding failed")]
+    Encoding,
+    /// A stored or supplied key document could not be parsed.
+    #[error("invalid key format")]
+    KeyFormat,
+    /// A hash had the wrong length for the algorithm.
+    #[error("invalid digest length")]
+    DigestLength,
+    /// A signature could not be produced.
+    #[error("signing failed")]
+    Signing,
+    /// The hash algorithm is not supported for this key type.
+    #[error("unsupported hash algorithm")]
+    UnsupportedHash,
+    /// The message is too long for the key (RSA-OAEP).
+    #[error("message too long for the key")]
+    MessageTooLong,
 }
 
 /// Fills `buf` from the operating system's CSPRNG.

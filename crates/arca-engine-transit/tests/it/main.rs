@@ -1,0 +1,1 @@
+//! Integration tests of the transit engine through the plug-in SDK.
