@@ -10,6 +10,8 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+pub mod ed25519;
+
 pub mod transit;
 
 /// Length of an AES-256 key in bytes.

@@ -1,0 +1,548 @@
+//! Vault's JSON audit record: field names and order as OpenBao writes them, with every
+//! sensitive string replaced by `hmac-sha256:<hex>` under the device's salt.
+//!
+//! HMAC rules (OpenBao `audit/hashstructure.go`, `sdk/helper/salt`):
+//! - the HMAC key is the device's salt string (a UUID), the value is HMAC-SHA-256 of the
+//!   string's UTF-8 bytes, written as `hmac-sha256:` and lowercase hex;
+//! - client tokens always (when non-empty); accessors when `hmac_accessor` is true
+//!   (the default); wrap-info tokens and accessors; header values;
+//! - request and response data: every string leaf at any depth, in objects and lists,
+//!   including `""`; object keys, numbers, booleans and nulls are kept; a leaf whose nearest
+//!   object key is listed in the mount's `audit_non_hmac_*_keys` is kept;
+//! - paths, operations, display names, policies, metadata, entity ids, lease ids, warnings
+//!   and error messages are logged in clear, as in Vault;
+//! - `log_raw` turns all hashing off.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::entry::{AuditAuth, AuditEntry, AuditResponse};
+
+/// Prefix of every HMAC'd value.
+pub const HMAC_PREFIX: &str = "hmac-sha256:";
+
+/// A device's salt: the HMAC key for its records and for `sys/audit-hash`.
+pub(crate) struct Salt {
+    key: Zeroizing<String>,
+}
+
+impl Salt {
+    pub(crate) fn new(key: Zeroizing<String>) -> Self {
+        Self { key }
+    }
+
+    /// `hmac-sha256:<hex>` of `data`.
+    pub(crate) fn hmac(&self, data: &str) -> String {
+        let tag = arca_crypto::hmac_sha256(self.key.as_bytes(), data.as_bytes());
+        let mut out = String::with_capacity(HMAC_PREFIX.len() + 64);
+        out.push_str(HMAC_PREFIX);
+        out.push_str(&hex::encode(tag));
+        out
+    }
+}
+
+/// How a device formats records (its options `log_raw`, `hmac_accessor`,
+/// `elide_list_responses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FormatConfig {
+    pub(crate) raw: bool,
+    pub(crate) hmac_accessor: bool,
+    pub(crate) elide_list_responses: bool,
+}
+
+impl Default for FormatConfig {
+    fn default() -> Self {
+        Self {
+            raw: false,
+            hmac_accessor: true,
+            elide_list_responses: false,
+        }
+    }
+}
+
+/// Whether a record is the request or the response of an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordType {
+    Request,
+    Response,
+}
+
+struct Hasher<'a> {
+    salt: &'a Salt,
+    cfg: FormatConfig,
+}
+
+impl Hasher<'_> {
+    fn token(&self, s: &str) -> String {
+        if self.cfg.raw || s.is_empty() {
+            s.to_owned()
+        } else {
+            self.salt.hmac(s)
+        }
+    }
+
+    fn accessor(&self, s: &str) -> String {
+        if self.cfg.hmac_accessor {
+            self.token(s)
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn data(&self, data: &Map<String, Value>, ignored: &[String]) -> Value {
+        let mut v = Value::Object(data.clone());
+        if !self.cfg.raw {
+            hash_value(self.salt, &mut v, None, ignored);
+        }
+        v
+    }
+}
+
+/// Replaces every string leaf below `v` by its HMAC, except leaves whose nearest object key
+/// is in `ignored`.
+fn hash_value(salt: &Salt, v: &mut Value, key: Option<&str>, ignored: &[String]) {
+    match v {
+        Value::String(s) => {
+            if !key.is_some_and(|k| ignored.iter().any(|i| i == k)) {
+                *s = salt.hmac(s);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                hash_value(salt, item, key, ignored);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                hash_value(salt, item, Some(k), ignored);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Vault's `elide_list_responses`: on list operations, `keys` becomes its length and
+/// `key_info` its number of entries.
+fn elide_list(data: &mut Map<String, Value>) {
+    if let Some(Value::Array(keys)) = data.get("keys") {
+        let n = keys.len();
+        data.insert("keys".to_owned(), Value::from(n));
+    }
+    if let Some(Value::Object(info)) = data.get("key_info") {
+        let n = info.len();
+        data.insert("key_info".to_owned(), Value::from(n));
+    }
+}
+
+#[derive(Serialize)]
+struct RecordOut {
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    auth: AuthOut,
+    request: RequestOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<ResponseOut>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    error: String,
+}
+
+#[derive(Serialize, Default)]
+struct AuthOut {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    display_name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    token_policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    identity_policies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_results: Option<PolicyResultsOut>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    remaining_uses: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    entity_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_type: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    token_ttl: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_issue_time: String,
+}
+
+#[derive(Serialize)]
+struct PolicyResultsOut {
+    allowed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    granting_policies: Vec<PolicyInfoOut>,
+}
+
+#[derive(Serialize)]
+struct PolicyInfoOut {
+    name: String,
+    namespace_id: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct NamespaceOut {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+struct RequestOut {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    operation: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_point: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_accessor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    client_token_accessor: String,
+    namespace: NamespaceOut,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Value>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    remote_address: String,
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    remote_port: u16,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct SecretOut {
+    lease_id: String,
+}
+
+#[derive(Serialize)]
+struct ResponseOut {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_point: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mount_accessor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<SecretOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wrap_info: Option<Value>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u16(n: &u16) -> bool {
+    *n == 0
+}
+
+/// Formats `entry` as one JSON object (no trailing newline, no chain fields) for a device
+/// with `salt` and `cfg`.
+pub(crate) fn format_record(
+    entry: &AuditEntry,
+    kind: RecordType,
+    salt: &Salt,
+    cfg: FormatConfig,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let h = Hasher { salt, cfg };
+    let auth = auth_out(&h, entry.auth.as_ref());
+    let request = RequestOut {
+        id: entry.request_id.clone(),
+        operation: entry.operation.clone(),
+        mount_point: entry.mount_point.clone(),
+        mount_type: entry.mount_type.clone(),
+        mount_accessor: entry.mount_accessor.clone(),
+        client_token: entry
+            .client_token
+            .as_deref()
+            .map(|t| h.token(t))
+            .unwrap_or_default(),
+        client_token_accessor: h.accessor(&entry.client_token_accessor),
+        namespace: NamespaceOut { id: "root" },
+        path: entry.path.clone(),
+        data: entry
+            .request_data
+            .as_ref()
+            .filter(|d| !d.is_empty())
+            .map(|d| h.data(d, &entry.non_hmac_request_keys)),
+        remote_address: entry.remote_address.clone(),
+        remote_port: entry.remote_port,
+        headers: entry
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), vec![h.token_always(v)]))
+            .collect(),
+    };
+    let error = entry
+        .response
+        .as_ref()
+        .and_then(|r| r.error.clone())
+        .unwrap_or_default();
+    let response = match kind {
+        RecordType::Request => None,
+        RecordType::Response => Some(response_out(&h, entry)),
+    };
+    let rec = RecordOut {
+        time: rfc3339_nano(entry.time),
+        kind: match kind {
+            RecordType::Request => "request",
+            RecordType::Response => "response",
+        },
+        auth,
+        request,
+        response,
+        error,
+    };
+    serde_json::to_vec(&rec)
+}
+
+impl Hasher<'_> {
+    /// Header values: HMAC'd even when empty (as data leaves are).
+    fn token_always(&self, s: &str) -> String {
+        if self.cfg.raw {
+            s.to_owned()
+        } else {
+            self.salt.hmac(s)
+        }
+    }
+}
+
+fn auth_out(h: &Hasher<'_>, auth: Option<&AuditAuth>) -> AuthOut {
+    let Some(a) = auth else {
+        // Vault formats an empty logical.Auth: only the zero token type shows.
+        return AuthOut {
+            token_type: "default".to_owned(),
+            ..AuthOut::default()
+        };
+    };
+    AuthOut {
+        client_token: h.token(&a.client_token),
+        accessor: h.accessor(&a.accessor),
+        display_name: a.display_name.clone(),
+        policies: a.policies.clone(),
+        token_policies: a.token_policies.clone(),
+        identity_policies: a.identity_policies.clone(),
+        policy_results: a
+            .policy_results
+            .as_ref()
+            .map(|(allowed, granting)| PolicyResultsOut {
+                allowed: *allowed,
+                granting_policies: granting
+                    .iter()
+                    .map(|name| PolicyInfoOut {
+                        name: name.clone(),
+                        namespace_id: "root",
+                        kind: "acl",
+                    })
+                    .collect(),
+            }),
+        metadata: a.metadata.clone(),
+        remaining_uses: a.remaining_uses,
+        entity_id: a.entity_id.clone(),
+        token_type: if a.token_type.is_empty() {
+            "default".to_owned()
+        } else {
+            a.token_type.clone()
+        },
+        token_ttl: a.token_ttl.as_secs(),
+        token_issue_time: a.token_issue_time.map(rfc3339_secs).unwrap_or_default(),
+    }
+}
+
+fn response_out(h: &Hasher<'_>, entry: &AuditEntry) -> ResponseOut {
+    let empty = AuditResponse::default();
+    let r = entry.response.as_ref().unwrap_or(&empty);
+    let data = r.data.as_ref().filter(|d| !d.is_empty()).map(|d| {
+        let mut d = d.clone();
+        if h.cfg.elide_list_responses && entry.operation == "list" {
+            elide_list(&mut d);
+        }
+        h.data(&d, &entry.non_hmac_response_keys)
+    });
+    ResponseOut {
+        mount_point: entry.mount_point.clone(),
+        mount_type: entry.mount_type.clone(),
+        mount_accessor: entry.mount_accessor.clone(),
+        auth: r.auth.as_ref().map(|a| response_auth(h, a)),
+        secret: Some(&r.secret_lease_id)
+            .filter(|l| !l.is_empty())
+            .map(|l| SecretOut {
+                lease_id: l.clone(),
+            }),
+        data,
+        warnings: r.warnings.clone(),
+        wrap_info: r.wrap_info.as_ref().map(|w| wrap_info(h, w)),
+    }
+}
+
+/// The auth block of a login response in Vault's `AuditAuth` shape: the HTTP rendering's
+/// `lease_duration` becomes `token_ttl`; fields audit records do not carry are dropped.
+fn response_auth(h: &Hasher<'_>, a: &Value) -> Value {
+    let mut out = Map::new();
+    let Value::Object(src) = a else {
+        return Value::Object(out);
+    };
+    let s = |k: &str| src.get(k).and_then(Value::as_str).unwrap_or_default();
+    let put_str = |out: &mut Map<String, Value>, k: &str, v: String| {
+        if !v.is_empty() {
+            out.insert(k.to_owned(), Value::String(v));
+        }
+    };
+    put_str(&mut out, "client_token", h.token(s("client_token")));
+    put_str(&mut out, "accessor", h.accessor(s("accessor")));
+    put_str(&mut out, "display_name", s("display_name").to_owned());
+    for k in ["policies", "token_policies", "identity_policies"] {
+        if let Some(Value::Array(l)) = src.get(k)
+            && !l.is_empty()
+        {
+            out.insert(k.to_owned(), Value::Array(l.clone()));
+        }
+    }
+    if let Some(Value::Object(m)) = src.get("metadata")
+        && !m.is_empty()
+    {
+        out.insert("metadata".to_owned(), Value::Object(m.clone()));
+    }
+    if let Some(n) = src.get("num_uses").and_then(Value::as_u64)
+        && n > 0
+    {
+        out.insert("num_uses".to_owned(), Value::from(n));
+    }
+    put_str(&mut out, "entity_id", s("entity_id").to_owned());
+    let token_type = match s("token_type") {
+        "" => "default",
+        t => t,
+    };
+    out.insert("token_type".to_owned(), Value::from(token_type));
+    let ttl = src
+        .get("token_ttl")
+        .or_else(|| src.get("lease_duration"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if ttl > 0 {
+        out.insert("token_ttl".to_owned(), Value::from(ttl));
+    }
+    put_str(
+        &mut out,
+        "token_issue_time",
+        s("token_issue_time").to_owned(),
+    );
+    Value::Object(out)
+}
+
+/// `wrap_info` with its token HMAC'd and its accessors HMAC'd unless `hmac_accessor=false`.
+fn wrap_info(h: &Hasher<'_>, w: &Value) -> Value {
+    let mut w = w.clone();
+    if let Value::Object(m) = &mut w {
+        if let Some(Value::String(t)) = m.get_mut("token") {
+            *t = h.token_always(t);
+        }
+        if h.cfg.hmac_accessor {
+            if let Some(Value::String(a)) = m.get_mut("accessor") {
+                *a = h.token_always(a);
+            }
+            if let Some(Value::String(a)) = m.get_mut("wrapped_accessor")
+                && !a.is_empty()
+            {
+                *a = h.token(a);
+            }
+        }
+    }
+    w
+}
+
+/// Go's `time.RFC3339Nano` in UTC: fractional seconds without trailing zeros, none when
+/// zero.
+pub(crate) fn rfc3339_nano(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    let mut out = rfc3339_secs(t);
+    out.pop(); // the 'Z'
+    let nanos = dt.nanosecond();
+    if nanos != 0 {
+        let frac = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// RFC 3339 in UTC, whole seconds (`2026-11-28T10:00:00Z`).
+pub(crate) fn rfc3339_secs(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// Parses what [`rfc3339_nano`] writes (and any RFC 3339 time).
+pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let dt =
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(dt.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_formats_like_go() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_795_821_339, 535_136_500);
+        assert_eq!(rfc3339_nano(t), "2026-11-27T23:15:39.5351365Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_795_821_339, 0);
+        assert_eq!(rfc3339_nano(t), "2026-11-27T23:15:39Z");
+        assert_eq!(parse_rfc3339("2026-11-27T23:15:39Z"), Some(t));
+    }
+
+    #[test]
+    fn salt_hmac_matches_go_helper() {
+        // HMAC-SHA256(key="salt", "hunter2"), computed independently.
+        let s = Salt::new(Zeroizing::new("salt".to_owned()));
+        let got = s.hmac("hunter2");
+        assert!(got.starts_with(HMAC_PREFIX));
+        assert_eq!(got.len(), HMAC_PREFIX.len() + 64);
+        assert_eq!(
+            got,
+            format!(
+                "{HMAC_PREFIX}{}",
+                hex::encode(arca_crypto::hmac_sha256(b"salt", b"hunter2"))
+            )
+        );
+    }
+}
