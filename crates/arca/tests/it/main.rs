@@ -9,6 +9,7 @@ mod compat_common;
 mod compat_hvac;
 mod compat_lifecycle;
 mod compat_sys;
+mod compat_tokens;
 mod config;
 mod durability;
 mod seal_lifecycle;
