@@ -40,8 +40,8 @@ pub mod verify;
 use chain::ChainHead;
 use device::{Device, DeviceError, Start, parse_options};
 pub use entry::{AuditAuth, AuditEntry, AuditResponse, DeviceInfo};
-use format::{RecordType, Salt, format_record};
 pub use format::HMAC_PREFIX;
+use format::{RecordType, Salt, format_record};
 
 const SIGNING_KEY: &str = "signing-key";
 
@@ -258,9 +258,7 @@ impl AuditBroker {
         let salt = match self.state.get(&salt_key(&path)).await? {
             Some(s) => Zeroizing::new(String::from_utf8(s).map_err(|_| AuditError::Corrupt)?),
             None => {
-                let s = Zeroizing::new(
-                    arca_crypto::random_uuid().map_err(|_| AuditError::Crypto)?,
-                );
+                let s = Zeroizing::new(arca_crypto::random_uuid().map_err(|_| AuditError::Crypto)?);
                 self.state.put(&salt_key(&path), s.as_bytes()).await?;
                 s
             }
@@ -399,7 +397,11 @@ impl AuditBroker {
                 failed = true;
             }
         }
-        if failed { Err(AuditError::Reopen) } else { Ok(()) }
+        if failed {
+            Err(AuditError::Reopen)
+        } else {
+            Ok(())
+        }
     }
 
     /// Writes a closing checkpoint on every device, fsyncs, persists the chain heads and

@@ -404,7 +404,10 @@ pub fn verify_file(paths: &[PathBuf], pubkey: Option<&str>) -> Result<VerifyRepo
                             format!(
                                 "seq {} where {expected} was expected; seq {expected} is at {}:{n}",
                                 p.seq,
-                                paths.get(f).map(|p| p.display().to_string()).unwrap_or_default()
+                                paths
+                                    .get(f)
+                                    .map(|p| p.display().to_string())
+                                    .unwrap_or_default()
                             ),
                         ),
                         None => problem(
@@ -432,10 +435,7 @@ pub fn verify_file(paths: &[PathBuf], pubkey: Option<&str>) -> Result<VerifyRepo
                         line.file,
                         line.no,
                         ProblemKind::Inserted,
-                        format!(
-                            "seq {} repeats or goes back (expected {expected})",
-                            p.seq
-                        ),
+                        format!("seq {} repeats or goes back (expected {expected})", p.seq),
                     )
                 };
                 report.problem = Some(found);

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
+mod audit;
 mod links;
 mod mounts;
 mod policies;
@@ -37,6 +38,7 @@ mod sys_policy;
 mod wrapping;
 
 pub use arca_token::TokenEntry;
+pub use audit::AuditDeviceConfig;
 pub use mounts::Registry;
 pub use quorum::QuorumKind;
 
@@ -69,6 +71,12 @@ pub struct CoreConfig {
     pub raw_storage_endpoint: bool,
     /// Configured cluster name; generated at init when absent.
     pub cluster_name: Option<String>,
+    /// Audit devices declared in the server configuration.
+    pub audit_devices: Vec<AuditDeviceConfig>,
+    /// Whether `sys/audit/<path>` may enable devices (`unsafe_allow_api_audit_creation`).
+    pub allow_api_audit: bool,
+    /// Whether audit devices may log raw values (`log_raw`; dev mode only).
+    pub allow_audit_log_raw: bool,
 }
 
 impl Default for CoreConfig {
@@ -78,6 +86,9 @@ impl Default for CoreConfig {
             max_lease_ttl: Duration::from_secs(768 * 3600),
             raw_storage_endpoint: false,
             cluster_name: None,
+            audit_devices: Vec::new(),
+            allow_api_audit: false,
+            allow_audit_log_raw: false,
         }
     }
 }
@@ -90,6 +101,9 @@ pub enum CoreError {
     /// A client error with a safe message.
     #[error("{0}")]
     Client(LogicalError),
+    /// No audit device accepted a record: the request is refused.
+    #[error("no audit device accepted the record")]
+    AuditFailed,
     /// The shares given did not open the sealed root key.
     #[error("unseal keys did not decrypt the root key")]
     UnsealFailed,
@@ -123,6 +137,7 @@ impl CoreError {
                 "failed to decrypt keys from storage: the unseal key shares are wrong",
             ),
             CoreError::Storage(StorageError::Sealed) => LogicalError::sealed(),
+            CoreError::AuditFailed => LogicalError::internal(),
             other => {
                 tracing::error!(error = %other, "internal error");
                 LogicalError::internal()
@@ -156,6 +171,7 @@ struct Unsealed {
     mounts: Arc<Mounts>,
     policies: PolicyStore,
     links: Arc<Links>,
+    audit: Arc<arca_audit::AuditBroker>,
     cluster: ClusterInfo,
     /// Kept so root-key rotation can re-seal the new root key without a quorum. A std
     /// mutex: it is only held for synchronous encryption, never across an await.
@@ -571,6 +587,13 @@ impl Core {
         )
         .await
         .map_err(|e| CoreError::Client(LogicalError::invalid(e.to_string())))?;
+        let audit = audit::open(
+            &barrier_storage,
+            Arc::new(links::TokenSystemView(ttls)),
+            &self.config.audit_devices,
+            self.config.allow_audit_log_raw,
+        )
+        .await?;
         let _ = links.tokens.set(Arc::clone(&tokens));
         let _ = links.expiration.set(Arc::clone(&expiration));
         let _ = links.mounts.set(Arc::clone(&mounts));
@@ -594,6 +617,7 @@ impl Core {
             mounts,
             policies,
             links,
+            audit,
             cluster,
             unseal_key: std::sync::Mutex::new(unseal_key),
             rotate_task,
@@ -608,6 +632,7 @@ impl Core {
         let _guard = self.transition.lock().await;
         if let Some(u) = self.unsealed.swap(None) {
             u.expiration.stop().await;
+            u.audit.shutdown().await;
             u.mounts.cleanup_all().await;
             // Requests still holding the Arc fail from here on; key bytes are wiped.
             u.barrier.seal();
@@ -616,6 +641,24 @@ impl Core {
         *self.generate_root.lock().await = None;
         *self.unseal_progress.lock().await = UnsealProgress::default();
         tracing::info!("sealed");
+    }
+
+    /// Process shutdown: stops lease timers and closes the audit devices with a final,
+    /// signed checkpoint. The barrier stays as it is (nothing is sealed on disk).
+    pub async fn shutdown(&self) {
+        if let Ok(u) = self.unsealed() {
+            u.expiration.stop().await;
+            u.audit.shutdown().await;
+        }
+    }
+
+    /// Reopens every audit device (after log rotation; the server calls it on SIGHUP).
+    pub async fn reopen_audit(&self) {
+        if let Ok(u) = self.unsealed()
+            && let Err(e) = u.audit.reopen().await
+        {
+            tracing::error!(error = %e, "reopening audit devices failed");
+        }
     }
 
     /// Dev mode: initialise with one share, unseal, and optionally give the root token a
@@ -747,6 +790,11 @@ impl Core {
     /// tokens and leases for what it returned → wrap.
     async fn handle_inner(&self, mut req: Request) -> Result<Response, CoreError> {
         let u = self.unsealed()?;
+        // Audit records are built only when a device is enabled.
+        let mut trail = u.audit.is_enabled().then(|| AuditTrail {
+            rec: audit::entry_for(&req),
+            request_logged: false,
+        });
         let path = req.path.clone();
         let router = u.mounts.router();
         let sys_path = path.strip_prefix("sys/").map(str::to_owned);
@@ -778,11 +826,13 @@ impl Core {
                 .map_err(|e| CoreError::Client(e.into()))?,
             _ => None,
         };
-        if entry.is_none() && !unauthenticated {
-            return Err(CoreError::client(LogicalError::permission_denied()));
+        if let (Some(t), Some(e)) = (trail.as_mut(), entry.as_ref()) {
+            audit::add_auth(&mut t.rec, e);
         }
-        let result = self
-            .authorized(
+        let result = if entry.is_none() && !unauthenticated {
+            Err(CoreError::client(LogicalError::permission_denied()))
+        } else {
+            self.authorized(
                 &u,
                 &mut req,
                 route,
@@ -790,8 +840,28 @@ impl Core {
                 &relative,
                 unauthenticated,
                 entry.as_ref(),
+                trail.as_mut(),
             )
-            .await;
+            .await
+        };
+        let result = match trail {
+            Some(mut t) => {
+                if !t.request_logged {
+                    // Refused before its handler (denied, bad token): the request record
+                    // is still written, then the response record with the error.
+                    let _ = audit::log_request(&u.audit, &t.rec).await;
+                }
+                audit::add_response(&mut t.rec, &result);
+                match (u.audit.log_response(&t.rec).await, result) {
+                    (Ok(()), result) => result,
+                    (Err(e), _) => {
+                        tracing::error!(error = %e, "no audit device accepted the response record");
+                        Err(CoreError::AuditFailed)
+                    }
+                }
+            }
+            None => result,
+        };
         if let Some(e) = &entry {
             // The last use of a use-limited token is revoked once its request is done.
             if let Err(err) = u.tokens.finish_use(e).await {
@@ -811,6 +881,7 @@ impl Core {
         relative: &str,
         unauthenticated: bool,
         entry: Option<&TokenEntry>,
+        mut trail: Option<&mut AuditTrail>,
     ) -> Result<Response, CoreError> {
         if let Some(e) = entry {
             req.caller = Some(e.caller());
@@ -852,11 +923,27 @@ impl Core {
                 wrap_ttl: req.wrap_ttl,
                 sudo_required,
             });
+            if let Some(t) = trail.as_deref_mut()
+                && let Some(a) = t.rec.auth.as_mut()
+            {
+                a.policy_results = Some((verdict.allowed, verdict.granting_policies.clone()));
+            }
             if !verdict.allowed {
                 tracing::debug!(path = %path, op = req.operation.as_str(), reason = ?verdict.denial, "permission denied");
                 return Err(CoreError::client(LogicalError::permission_denied()));
             }
             req.sudo = verdict.sudo;
+        }
+
+        // The request record goes out before the handler runs: if no device takes it, the
+        // request is refused before it can change anything.
+        if let Some(t) = trail {
+            t.rec.operation = req.operation.as_str().to_owned();
+            t.rec.mount_point = req.mount_point.clone();
+            t.rec.mount_type = req.mount_type.clone();
+            t.rec.mount_accessor = req.mount_accessor.clone();
+            t.request_logged = true;
+            audit::log_request(&u.audit, &t.rec).await?;
         }
 
         let mut resp = match &route {
@@ -950,6 +1037,12 @@ impl Core {
         resp.warnings.extend(warnings);
         Ok(())
     }
+}
+
+/// The audit record of one request and whether its request record was written.
+struct AuditTrail {
+    rec: arca_audit::AuditEntry,
+    request_logged: bool,
 }
 
 fn template_context(tv: arca_identity::TemplateValues) -> arca_acl::TemplateContext {

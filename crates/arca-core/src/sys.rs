@@ -187,6 +187,9 @@ pub(crate) async fn handle(
     req: &Request,
     caller: Option<&crate::TokenEntry>,
 ) -> Result<Response, CoreError> {
+    if let Some(result) = crate::audit::handle(u, core.config.allow_api_audit, path, req).await {
+        return result;
+    }
     if let Some(result) = crate::sys_mounts::handle(u, path, req).await {
         return result;
     }

@@ -39,6 +39,45 @@ pub fn builtin_registry() -> Registry {
     r
 }
 
+/// The `audit "<type>" "<path>" { description, local, options { ... } }` blocks.
+fn audit_devices(config: &ServerConfig) -> Result<Vec<arca_core::AuditDeviceConfig>, ServerError> {
+    let mut out = Vec::new();
+    for block in &config.audits {
+        let (Some(device_type), Some(path)) = (block.labels.first(), block.labels.get(1)) else {
+            return Err(ServerError::Config(format!(
+                "{}: audit blocks need a type and a path",
+                block.source
+            )));
+        };
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let options = match block.body.get("options") {
+            Some(serde_json::Value::Object(m)) => {
+                m.iter().map(|(k, v)| (k.clone(), text(v))).collect()
+            }
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(serde_json::Value::as_object)
+                .flat_map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))))
+                .collect(),
+            _ => Default::default(),
+        };
+        out.push(arca_core::AuditDeviceConfig {
+            path: format!("{}/", path.trim_matches('/')),
+            device_type: device_type.clone(),
+            description: block.body.get("description").map(text).unwrap_or_default(),
+            options,
+            local: block
+                .body
+                .get("local")
+                .is_some_and(|v| v == &serde_json::Value::Bool(true) || v == "true"),
+        });
+    }
+    Ok(out)
+}
+
 /// Command-line options of `arca server`.
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
@@ -262,6 +301,9 @@ pub async fn run(
             .unwrap_or(CoreConfig::default().max_lease_ttl),
         raw_storage_endpoint: config.raw_storage_endpoint,
         cluster_name: config.cluster_name.clone(),
+        audit_devices: audit_devices(&config)?,
+        allow_api_audit: config.unsafe_allow_api_audit_creation,
+        allow_audit_log_raw: dev,
     };
     let core = Core::with_registry(storage, core_config, builtin_registry())
         .await
@@ -318,7 +360,24 @@ pub async fn run(
             let _ = stop.recv().await;
         }));
     }
+    #[cfg(unix)]
+    let reopen = {
+        let core = Arc::clone(&core);
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reopening audit devices");
+                core.reopen_audit().await;
+            }
+        })
+    };
     shutdown.await;
+    #[cfg(unix)]
+    reopen.abort();
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
     while let Some(res) = tasks.join_next().await {
@@ -326,6 +385,7 @@ pub async fn run(
             tracing::error!(error = %e, "listener failed");
         }
     }
+    core.shutdown().await;
     Ok(())
 }
 
