@@ -36,6 +36,7 @@ pub fn builtin_registry() -> Registry {
     let mut r = Registry::new();
     r.register(Arc::new(arca_engine_kv::KvFactory));
     r.register(Arc::new(arca_engine_cubbyhole::CubbyholeFactory));
+    r.register(Arc::new(arca_engine_transit::TransitFactory));
     r
 }
 
