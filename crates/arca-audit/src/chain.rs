@@ -161,6 +161,9 @@ mod tests {
         assert_eq!(next.seq, 1);
         let line2 = chained_line("p:", b"{}", &next);
         let v: serde_json::Value = serde_json::from_slice(json_part(&line2).unwrap()).unwrap();
-        assert_eq!(chain_of(&v).unwrap().1, hex::encode(arca_crypto::sha256(&line)));
+        assert_eq!(
+            chain_of(&v).unwrap().1,
+            hex::encode(arca_crypto::sha256(&line))
+        );
     }
 }

@@ -38,11 +38,21 @@ const DEFAULT_SOCKET_TIMEOUT: Duration = Duration::from_secs(2);
 /// Where the device writes, parsed from its options.
 #[derive(Debug, Clone)]
 pub(crate) enum Destination {
-    File { path: PathBuf, mode: Option<u32> },
+    File {
+        path: PathBuf,
+        mode: Option<u32>,
+    },
     Stdout,
     Discard,
-    Socket { address: String, kind: SocketType },
-    Syslog { socket: PathBuf, facility: u8, tag: String },
+    Socket {
+        address: String,
+        kind: SocketType,
+    },
+    Syslog {
+        socket: PathBuf,
+        facility: u8,
+        tag: String,
+    },
 }
 
 /// Everything the options of a device decide.
@@ -145,12 +155,11 @@ pub(crate) fn parse_options(
                 let mode = match get("mode") {
                     None => Some(0o600),
                     Some(m) => {
-                        let m = u32::from_str_radix(m, 8).map_err(|_| {
-                            AuditError::InvalidOption {
+                        let m =
+                            u32::from_str_radix(m, 8).map_err(|_| AuditError::InvalidOption {
                                 option: "mode",
                                 reason: "not an octal file mode",
-                            }
-                        })?;
+                            })?;
                         // 0 keeps the existing file's mode; executable bits are never set
                         // (OpenBao strips them since CVE-2025-6000).
                         (m != 0).then_some(m & 0o666)
@@ -178,7 +187,10 @@ pub(crate) fn parse_options(
                     });
                 }
             };
-            (Destination::Socket { address, kind }, DEFAULT_SOCKET_TIMEOUT)
+            (
+                Destination::Socket { address, kind },
+                DEFAULT_SOCKET_TIMEOUT,
+            )
         }
         "syslog" => {
             let facility = facility_code(get("facility").unwrap_or("AUTH")).ok_or(
@@ -215,22 +227,23 @@ pub(crate) fn parse_options(
 }
 
 /// Opens the sink of `dest`, blocking (call from a blocking context).
-pub(crate) fn open_sink(dest: &Destination, timeout: Duration) -> Result<Box<dyn Sink>, AuditError> {
+pub(crate) fn open_sink(
+    dest: &Destination,
+    timeout: Duration,
+) -> Result<Box<dyn Sink>, AuditError> {
     Ok(match dest {
         Destination::Stdout => Box::new(Stdout),
         Destination::Discard => Box::new(Discard),
-        Destination::File { path, mode } => {
-            Box::new(FileSink::open(path.clone(), *mode).map_err(|e| AuditError::Open {
+        Destination::File { path, mode } => Box::new(FileSink::open(path.clone(), *mode).map_err(
+            |e| AuditError::Open {
                 what: "cannot open audit file",
                 reason: e.kind().to_string(),
-            })?)
-        }
+            },
+        )?),
         Destination::Socket { address, kind } => Box::new(
-            SocketSink::connect(address.clone(), *kind, timeout).map_err(|e| {
-                AuditError::Open {
-                    what: "cannot connect to audit socket",
-                    reason: e.kind().to_string(),
-                }
+            SocketSink::connect(address.clone(), *kind, timeout).map_err(|e| AuditError::Open {
+                what: "cannot connect to audit socket",
+                reason: e.kind().to_string(),
             })?,
         ),
         Destination::Syslog {

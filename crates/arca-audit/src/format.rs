@@ -510,8 +510,7 @@ pub(crate) fn rfc3339_secs(t: SystemTime) -> String {
 
 /// Parses what [`rfc3339_nano`] writes (and any RFC 3339 time).
 pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let dt =
-        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    let dt = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
     Some(dt.into())
 }
 

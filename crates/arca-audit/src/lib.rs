@@ -40,8 +40,8 @@ pub mod verify;
 use chain::ChainHead;
 use device::{Device, DeviceError, Start, parse_options};
 pub use entry::{AuditAuth, AuditEntry, AuditResponse, DeviceInfo};
-use format::{RecordType, Salt, format_record};
 pub use format::HMAC_PREFIX;
+use format::{RecordType, Salt, format_record};
 
 const SIGNING_KEY: &str = "signing-key";
 
@@ -258,9 +258,7 @@ impl AuditBroker {
         let salt = match self.state.get(&salt_key(&path)).await? {
             Some(s) => Zeroizing::new(String::from_utf8(s).map_err(|_| AuditError::Corrupt)?),
             None => {
-                let s = Zeroizing::new(
-                    arca_crypto::random_uuid().map_err(|_| AuditError::Crypto)?,
-                );
+                let s = Zeroizing::new(arca_crypto::random_uuid().map_err(|_| AuditError::Crypto)?);
                 self.state.put(&salt_key(&path), s.as_bytes()).await?;
                 s
             }
@@ -294,8 +292,8 @@ impl AuditBroker {
     }
 
     /// Disables the device at `path`: writes its closing checkpoint, stops it and forgets
-    /// its salt and chain head (re-enabling creates a new salt, as in Vault). Returns whether
-    /// it existed.
+    /// its salt (re-enabling creates a new salt, as in Vault); its chain head is kept, so a
+    /// device enabled again at the path continues the chain. Returns whether it existed.
     pub async fn disable(&self, path: &str) -> Result<bool, AuditError> {
         let Some(path) = normalize_path(path) else {
             return Ok(false);
@@ -309,9 +307,14 @@ impl AuditBroker {
         let Some(device) = removed else {
             return Ok(false);
         };
-        device.close().await;
+        // The chain head is kept: a device enabled again at this path continues the same
+        // chain, so a disable/enable cycle cannot be used to start a clean log.
+        if let Some(head) = device.close().await
+            && let Ok(bytes) = serde_json::to_vec(&head)
+        {
+            self.state.put(&chain_key(&path), &bytes).await?;
+        }
         self.state.delete(&salt_key(&path)).await?;
-        self.state.delete(&chain_key(&path)).await?;
         Ok(true)
     }
 
@@ -399,7 +402,11 @@ impl AuditBroker {
                 failed = true;
             }
         }
-        if failed { Err(AuditError::Reopen) } else { Ok(()) }
+        if failed {
+            Err(AuditError::Reopen)
+        } else {
+            Ok(())
+        }
     }
 
     /// Writes a closing checkpoint on every device, fsyncs, persists the chain heads and

@@ -255,7 +255,11 @@ pub(crate) struct SocketSink {
 
 impl SocketSink {
     /// Connects now, so that enabling fails when the collector is unreachable.
-    pub(crate) fn connect(address: String, kind: SocketType, timeout: Duration) -> io::Result<Self> {
+    pub(crate) fn connect(
+        address: String,
+        kind: SocketType,
+        timeout: Duration,
+    ) -> io::Result<Self> {
         let mut s = Self {
             address,
             kind,
@@ -288,7 +292,11 @@ impl SocketSink {
                     .to_socket_addrs()?
                     .next()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
-                let local = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let local = if addr.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let s = UdpSocket::bind(local)?;
                 s.connect(addr)?;
                 s.set_write_timeout(Some(self.timeout))?;

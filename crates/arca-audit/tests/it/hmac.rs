@@ -46,7 +46,10 @@ async fn every_string_leaf_is_hashed_numbers_and_bools_kept() {
             string_leaves(d, &mut leaves);
             assert_eq!(leaves.len(), 6, "{d}");
             for l in &leaves {
-                assert!(l.starts_with(HMAC_PREFIX) && l.len() == HMAC_PREFIX.len() + 64, "{l}");
+                assert!(
+                    l.starts_with(HMAC_PREFIX) && l.len() == HMAC_PREFIX.len() + 64,
+                    "{l}"
+                );
             }
             assert_eq!(d["pin"], 1234);
             assert_eq!(d["ratio"], 0.5);
@@ -60,9 +63,18 @@ async fn every_string_leaf_is_hashed_numbers_and_bools_kept() {
             assert_eq!(d["list"][2][0], b.hash("file", "deep").await.unwrap());
         }
         // Tokens and accessors are hashed everywhere they appear.
-        assert_eq!(r["auth"]["client_token"], b.hash("file", "hvs.token").await.unwrap());
-        assert_eq!(r["auth"]["accessor"], b.hash("file", "accessor-alice").await.unwrap());
-        assert_eq!(r["request"]["client_token"], b.hash("file", "hvs.token").await.unwrap());
+        assert_eq!(
+            r["auth"]["client_token"],
+            b.hash("file", "hvs.token").await.unwrap()
+        );
+        assert_eq!(
+            r["auth"]["accessor"],
+            b.hash("file", "accessor-alice").await.unwrap()
+        );
+        assert_eq!(
+            r["request"]["client_token"],
+            b.hash("file", "hvs.token").await.unwrap()
+        );
         assert_eq!(
             r["request"]["client_token_accessor"],
             b.hash("file", "accessor-alice").await.unwrap()
@@ -70,7 +82,13 @@ async fn every_string_leaf_is_hashed_numbers_and_bools_kept() {
     }
     // No raw secret anywhere in the file.
     let raw = std::fs::read_to_string(&log).unwrap();
-    for secret in ["hunter2", "s3cr3t", "hvs.token", "accessor-alice", "\"deep\""] {
+    for secret in [
+        "hunter2",
+        "s3cr3t",
+        "hvs.token",
+        "accessor-alice",
+        "\"deep\"",
+    ] {
         assert!(!raw.contains(secret), "{secret} leaked");
     }
 }
@@ -81,9 +99,15 @@ async fn salts_are_per_device_and_survive_restarts_but_not_reenable() {
     let state = state();
     let b = broker_on(state.clone()).await;
     enable_file(&b, &log_path(&dir), &[]).await;
-    b.enable("other", "file", "", opts(&[("file_path", "discard")]), false)
-        .await
-        .unwrap();
+    b.enable(
+        "other",
+        "file",
+        "",
+        opts(&[("file_path", "discard")]),
+        false,
+    )
+    .await
+    .unwrap();
     let h1 = b.hash("file/", "x").await.unwrap();
     assert_ne!(h1, b.hash("other", "x").await.unwrap());
     b.shutdown().await;
@@ -97,7 +121,10 @@ async fn salts_are_per_device_and_survive_restarts_but_not_reenable() {
     assert!(!b2.disable("file/").await.unwrap());
     enable_file(&b2, &log_path(&dir), &[]).await;
     assert_ne!(b2.hash("file", "x").await.unwrap(), h1);
-    assert!(matches!(b2.hash("nope", "x").await, Err(AuditError::UnknownDevice)));
+    assert!(matches!(
+        b2.hash("nope", "x").await,
+        Err(AuditError::UnknownDevice)
+    ));
 }
 
 #[tokio::test]
@@ -107,15 +134,26 @@ async fn hmac_accessor_false_keeps_accessors_and_non_hmac_keys_are_clear() {
     let b = broker().await;
     enable_file(&b, &log, &[("hmac_accessor", "false")]).await;
     let mut e = entry("id-2", "secret/data/x");
-    e.request_data = Some(json!({"name": "visible", "password": "p"}).as_object().unwrap().clone());
+    e.request_data = Some(
+        json!({"name": "visible", "password": "p"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
     e.non_hmac_request_keys = vec!["name".into()];
     b.log_request(&e).await.unwrap();
     let r = &records(&log)[0];
     assert_eq!(r["auth"]["accessor"], "accessor-alice");
     assert_eq!(r["request"]["client_token_accessor"], "accessor-alice");
-    assert_eq!(r["auth"]["client_token"], b.hash("file", "hvs.token").await.unwrap());
+    assert_eq!(
+        r["auth"]["client_token"],
+        b.hash("file", "hvs.token").await.unwrap()
+    );
     assert_eq!(r["request"]["data"]["name"], "visible");
-    assert_eq!(r["request"]["data"]["password"], b.hash("file", "p").await.unwrap());
+    assert_eq!(
+        r["request"]["data"]["password"],
+        b.hash("file", "p").await.unwrap()
+    );
 }
 
 #[tokio::test]
@@ -124,7 +162,10 @@ async fn log_raw_is_refused_unless_allowed() {
     let log = log_path(&dir);
     let b = broker().await;
     let o = opts(&[("file_path", log.to_str().unwrap()), ("log_raw", "true")]);
-    let err = b.enable("file", "file", "", o.clone(), false).await.unwrap_err();
+    let err = b
+        .enable("file", "file", "", o.clone(), false)
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuditError::LogRawRefused), "{err}");
     assert!(!b.is_enabled());
     b.allow_log_raw(true);

@@ -15,7 +15,10 @@ async fn request_and_response_records_have_vaults_shape() {
     let b = broker().await;
     enable_file(&b, &log, &[]).await;
 
-    let mut e = entry("8f4b4c1c-0000-4000-8000-000000000001", "secret/data/payments");
+    let mut e = entry(
+        "8f4b4c1c-0000-4000-8000-000000000001",
+        "secret/data/payments",
+    );
     e.time = SystemTime::UNIX_EPOCH + Duration::new(1_795_821_339, 500_000_000);
     e.operation = "update".into();
     e.request_data = Some(
@@ -104,10 +107,17 @@ async fn request_and_response_records_have_vaults_shape() {
     // Field order follows OpenBao's structs (time, type, auth, request, response), with
     // the chain last.
     let line = &read_lines(&log)[2];
-    let order: Vec<usize> = ["\"time\":", "\"type\":", "\"auth\":", "\"request\":", "\"response\":", "\"chain\":"]
-        .iter()
-        .map(|k| line.find(k).unwrap())
-        .collect();
+    let order: Vec<usize> = [
+        "\"time\":",
+        "\"type\":",
+        "\"auth\":",
+        "\"request\":",
+        "\"response\":",
+        "\"chain\":",
+    ]
+    .iter()
+    .map(|k| line.find(k).unwrap())
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{line}");
 }
 
@@ -193,7 +203,10 @@ async fn login_response_auth_and_wrap_info_are_hashed() {
     assert_eq!(r["secret"], json!({"lease_id": "database/creds/ro/abc"}));
     assert_eq!(r["wrap_info"]["token"], h("hvs.wrap").await.unwrap());
     assert_eq!(r["wrap_info"]["accessor"], h("wrap-acc").await.unwrap());
-    assert_eq!(r["wrap_info"]["wrapped_accessor"], h("acc-new").await.unwrap());
+    assert_eq!(
+        r["wrap_info"]["wrapped_accessor"],
+        h("acc-new").await.unwrap()
+    );
     assert_eq!(r["wrap_info"]["ttl"], 60);
     assert_eq!(r["wrap_info"]["creation_path"], "auth/userpass/login/alice");
 }
