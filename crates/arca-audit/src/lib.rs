@@ -292,8 +292,8 @@ impl AuditBroker {
     }
 
     /// Disables the device at `path`: writes its closing checkpoint, stops it and forgets
-    /// its salt and chain head (re-enabling creates a new salt, as in Vault). Returns whether
-    /// it existed.
+    /// its salt (re-enabling creates a new salt, as in Vault); its chain head is kept, so a
+    /// device enabled again at the path continues the chain. Returns whether it existed.
     pub async fn disable(&self, path: &str) -> Result<bool, AuditError> {
         let Some(path) = normalize_path(path) else {
             return Ok(false);
@@ -307,9 +307,14 @@ impl AuditBroker {
         let Some(device) = removed else {
             return Ok(false);
         };
-        device.close().await;
+        // The chain head is kept: a device enabled again at this path continues the same
+        // chain, so a disable/enable cycle cannot be used to start a clean log.
+        if let Some(head) = device.close().await
+            && let Ok(bytes) = serde_json::to_vec(&head)
+        {
+            self.state.put(&chain_key(&path), &bytes).await?;
+        }
         self.state.delete(&salt_key(&path)).await?;
-        self.state.delete(&chain_key(&path)).await?;
         Ok(true)
     }
 

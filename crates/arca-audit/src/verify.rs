@@ -12,8 +12,8 @@
 //! - **malformed**: not a JSON object with chain fields (also a torn write after a crash);
 //! - **bad signature**: a checkpoint whose signature does not verify with `--pubkey`.
 //!
-//! A chain may legitimately restart (a device disabled and re-enabled) only right after a
-//! signed `close` checkpoint, with an `open` checkpoint at sequence 1.
+//! A device's chain never restarts: server restarts, rotations and disable/enable cycles
+//! at the same path all continue it, so only the very first line may have `seq` 1.
 //!
 //! What a valid signature proves: every line up to that checkpoint is exactly as written
 //! (the chain commits to them). Lines after the last checkpoint are only chained, so a
@@ -25,7 +25,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use crate::chain::{GENESIS_PREV, chain_of, checkpoint_message, json_part};
+use crate::chain::{chain_of, checkpoint_message, json_part};
 
 /// What kind of tampering (or damage) was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,9 +323,8 @@ pub fn verify_file(paths: &[PathBuf], pubkey: Option<&str>) -> Result<VerifyRepo
     };
     let mut report = VerifyReport::default();
     let mut lines = Lines::new(paths);
-    // The previous line: its position, sequence, hash, its own `prev`, and whether it was
-    // a `close` checkpoint.
-    let mut prev: Option<(usize, u64, u64, String, String, bool)> = None;
+    // The previous line: its position, sequence, hash and its own `prev`.
+    let mut prev: Option<(usize, u64, u64, String, String)> = None;
     let problem = |file: usize, line: u64, kind: ProblemKind, detail: String| Problem {
         file: paths.get(file).cloned().unwrap_or_default(),
         line,
@@ -343,15 +342,11 @@ pub fn verify_file(paths: &[PathBuf], pubkey: Option<&str>) -> Result<VerifyRepo
             ));
             return Ok(report);
         };
-        if let Some((pfile, pno, pseq, phash, pprev, pclose)) = &prev {
+        if let Some((pfile, pno, pseq, phash, pprev)) = &prev {
             let expected = pseq + 1;
-            let restart = *pclose
-                && p.seq == 1
-                && p.prev == GENESIS_PREV
-                && p.checkpoint.as_ref().is_some_and(|c| c.reason == "open");
             let prev_ok = p.prev == *phash;
             let seq_ok = p.seq == expected;
-            if !(restart || prev_ok && seq_ok) {
+            if !(prev_ok && seq_ok) {
                 let found = if prev_ok {
                     problem(
                         line.file,
@@ -483,8 +478,7 @@ pub fn verify_file(paths: &[PathBuf], pubkey: Option<&str>) -> Result<VerifyRepo
                 }
             }
         }
-        let is_close = p.checkpoint.as_ref().is_some_and(|c| c.reason == "close");
-        prev = Some((line.file, line.no, p.seq, p.hash, p.prev, is_close));
+        prev = Some((line.file, line.no, p.seq, p.hash, p.prev));
     }
     Ok(report)
 }

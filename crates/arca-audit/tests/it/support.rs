@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use arca_audit::{AuditAuth, AuditBroker, AuditEntry, AuditResponse};
 use arca_logical::SystemView;
 use arca_storage::{InMemStorage, Storage};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub struct Clock;
 
@@ -137,9 +137,4 @@ pub fn without_chain(mut v: Value) -> Value {
         m.remove("chain");
     }
     v
-}
-
-#[allow(dead_code)]
-pub fn j(v: Value) -> Value {
-    json!(v)
 }
