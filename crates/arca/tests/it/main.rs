@@ -6,7 +6,10 @@
 mod bad_input;
 mod cli;
 mod compat_common;
+mod compat_eso;
 mod compat_hvac;
+mod compat_kv_cli;
+mod compat_kv_hvac;
 mod compat_lifecycle;
 mod compat_sys;
 mod compat_tokens;
