@@ -11,6 +11,7 @@ mod compat_hvac;
 mod compat_kv_cli;
 mod compat_kv_hvac;
 mod compat_lifecycle;
+mod compat_policies;
 mod compat_sys;
 mod compat_tokens;
 mod config;
