@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_cli;
 mod bad_input;
 mod cli;
 mod compat_common;
