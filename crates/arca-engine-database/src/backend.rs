@@ -740,21 +740,31 @@ impl DatabaseBackend {
         let (_, db) = self.connection(&role.db_name).await?;
         let (default, max) = self.ttls(&role);
         // The increment, when the core passes it (`increment` in the request data or the
-        // secret's TTL); else the role's default, as Vault's CalculateTTL does.
-        let increment = match req.fields().duration("increment")? {
-            Some(d) if !d.is_zero() => d,
-            _ if !secret.ttl.is_zero() => secret.ttl,
-            _ => default,
+        // secret's TTL). Without one the lease's new length is unknown here, so the
+        // database-side expiry goes to the lease's hard limit (issue time + max TTL): it is
+        // a safety net and must never end before the lease does.
+        let explicit = match req.fields().duration("increment")? {
+            Some(d) if !d.is_zero() => Some(d),
+            _ if !secret.ttl.is_zero() => Some(secret.ttl),
+            _ => None,
         };
         let now = self.now();
-        let mut ttl = increment;
-        if !max.is_zero()
-            && let Some(issued) = internal.get("issue_time").and_then(Value::as_i64)
-        {
-            let end = issued.saturating_add(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
-            let left = u64::try_from(end.saturating_sub(unix_secs(now)).max(0)).unwrap_or(0);
-            ttl = ttl.min(Duration::from_secs(left));
-        }
+        let issued = internal.get("issue_time").and_then(Value::as_i64);
+        let left_to_max = match issued {
+            Some(issued) if !max.is_zero() => {
+                let end = issued.saturating_add(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
+                Some(Duration::from_secs(
+                    u64::try_from(end.saturating_sub(unix_secs(now)).max(0)).unwrap_or(0),
+                ))
+            }
+            _ => None,
+        };
+        let ttl = match (explicit, left_to_max) {
+            (Some(inc), Some(left)) => inc.min(left),
+            (Some(inc), None) => inc,
+            (None, Some(left)) => left,
+            (None, None) => default,
+        };
         if !ttl.is_zero() {
             let exp = to_offset(now + ttl + Duration::from_secs(5));
             db.renew_user(&role.renew_statements, username, exp)

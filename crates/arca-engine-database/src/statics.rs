@@ -283,8 +283,8 @@ impl DatabaseBackend {
         f.mark_used(&["name"]);
         let warnings = f.warnings();
 
-        let (config, _) = self.connection(&role.db_name).await?;
-        let _ = config;
+        // The connection must exist before an account is taken over.
+        self.connection(&role.db_name).await?;
         if create {
             // Arca takes the account over: its first password is set now, and the second
             // account of a phased role gets a password nobody knows.

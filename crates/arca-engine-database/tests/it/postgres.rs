@@ -97,6 +97,14 @@ async fn dynamic_user_login_renew_revoke_kills_session() {
     let second = valid_until(&admin, &user).await.unwrap();
     assert!((second - (now + 600 + 7205)).abs() <= 2, "{second}");
 
+    // Without a known increment (the core's renewal today), the safety net goes to the
+    // lease's hard limit: issue time + max_ttl.
+    let mut from_core = secret.clone();
+    from_core.ttl = Duration::ZERO;
+    Engine::ok(e.renew(&from_core, 0).await);
+    let third = valid_until(&admin, &user).await.unwrap();
+    assert!((third - (now + 86400 + 5)).abs() <= 2, "{third}");
+
     // Revocation drops the role and ends the open session.
     e.revoke(&secret).await.unwrap();
     assert_eq!(valid_until(&admin, &user).await, None, "role still exists");

@@ -16,6 +16,7 @@ pub mod format;
 pub mod kvargs;
 pub mod ui;
 
+mod audit;
 mod kv;
 mod logical;
 mod mounts;
@@ -68,6 +69,9 @@ pub enum ClientCommand {
     /// Prints runtime configurations
     #[command(subcommand)]
     Print(logical::PrintCommand),
+    /// Interact with audit devices and audit logs
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Go's `strconv.ParseBool`, for `-flag=value` booleans.
@@ -485,6 +489,7 @@ async fn dispatch(cmd: ClientCommand) -> i32 {
         ClientCommand::Lease(c) => mounts::run_lease(c).await,
         ClientCommand::Kv(c) => kv::run(c).await,
         ClientCommand::Print(c) => logical::print(c).await,
+        ClientCommand::Audit(c) => audit::run(c).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_cli;
 mod audit_e2e;
 mod bad_input;
 mod cli;
@@ -12,6 +13,7 @@ mod compat_hvac;
 mod compat_kv_cli;
 mod compat_kv_hvac;
 mod compat_lifecycle;
+mod compat_policies;
 mod compat_sys;
 mod compat_tokens;
 mod config;
