@@ -20,6 +20,7 @@ mod compat_tokens;
 mod compat_transit;
 mod config;
 mod durability;
+mod password_policies;
 mod seal_lifecycle;
 mod support;
 mod tls;
