@@ -5,6 +5,7 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_methods;
 mod bad_input;
 mod cli;
 mod compat_common;
