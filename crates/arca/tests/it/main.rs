@@ -19,6 +19,7 @@ mod compat_sops;
 mod compat_sys;
 mod compat_tokens;
 mod compat_transit;
+mod compat_wrapping;
 mod config;
 mod durability;
 mod seal_lifecycle;
