@@ -21,6 +21,7 @@ mod compat_tokens;
 mod compat_transit;
 mod compat_wrapping;
 mod config;
+mod database_cli;
 mod durability;
 mod seal_lifecycle;
 mod support;
