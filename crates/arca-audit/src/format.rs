@@ -529,6 +529,49 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-27T23:15:39Z"), Some(t));
     }
 
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            ".*".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{0,6}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Same shape, every string replaced by its HMAC, everything else identical.
+    fn hashed_like(orig: &Value, hashed: &Value, salt: &Salt) -> bool {
+        match (orig, hashed) {
+            (Value::String(a), Value::String(b)) => *b == salt.hmac(a),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| hashed_like(x, y, salt))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| hashed_like(x, y, salt)))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_string_leaf_is_hashed(v in json_value()) {
+            let salt = Salt::new(Zeroizing::new("s".to_owned()));
+            let mut h = v.clone();
+            hash_value(&salt, &mut h, None, &[]);
+            proptest::prop_assert!(hashed_like(&v, &h, &salt));
+        }
+    }
+
     #[test]
     fn salt_hmac_matches_go_helper() {
         // HMAC-SHA256(key="salt", "hunter2"), computed independently.

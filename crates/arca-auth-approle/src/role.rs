@@ -104,9 +104,14 @@ impl Approle {
     fn role_data(role: &RoleEntry) -> Map<String, Value> {
         let mut data = Map::new();
         data.insert("bind_secret_id".into(), role.bind_secret_id.into());
+        // Vault shows a never-set list as null.
         data.insert(
             "secret_id_bound_cidrs".into(),
-            role.secret_id_bound_cidrs.clone().into(),
+            if role.secret_id_bound_cidrs.is_empty() {
+                Value::Null
+            } else {
+                role.secret_id_bound_cidrs.clone().into()
+            },
         );
         data.insert("secret_id_num_uses".into(), role.secret_id_num_uses.into());
         data.insert("secret_id_ttl".into(), role.secret_id_ttl.into());

@@ -37,7 +37,7 @@ async fn crud_list_and_defaults() {
     assert_eq!(
         Value::Object(data),
         json!({
-            "bind_secret_id": true, "local_secret_ids": false, "secret_id_bound_cidrs": [],
+            "bind_secret_id": true, "local_secret_ids": false, "secret_id_bound_cidrs": null,
             "secret_id_num_uses": 0, "secret_id_ttl": 0, "token_bound_cidrs": [],
             "token_explicit_max_ttl": 0, "token_max_ttl": 0, "token_no_default_policy": false,
             "token_num_uses": 0, "token_period": 0, "token_policies": [],

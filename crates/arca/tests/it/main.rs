@@ -5,6 +5,7 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_methods;
 mod bad_input;
 mod cli;
 mod compat_common;
@@ -18,7 +19,9 @@ mod compat_sops;
 mod compat_sys;
 mod compat_tokens;
 mod compat_transit;
+mod compat_wrapping;
 mod config;
+mod database_cli;
 mod durability;
 mod password_policies;
 mod seal_lifecycle;
