@@ -330,9 +330,9 @@ async fn cubbyhole_destroyed_with_its_token() {
     let cfg = embedded_config(dir.path(), "raw_storage_endpoint = true");
     let server = Server::start(&["-config", cfg.to_str().unwrap()], &[]);
     let c = client();
-    let (keys, root) = init(&c, &server, 1, 1).await;
+    let (keys, root_token) = init(&c, &server, 1, 1).await;
     unseal(&c, &server, &keys).await;
-    let root = Some(root.as_str());
+    let root = Some(root_token.as_str());
     let url = |p: &str| server.url(p);
 
     // The cubbyhole mount's storage prefix.
@@ -351,12 +351,12 @@ async fn cubbyhole_destroyed_with_its_token() {
             _ => panic!("LIST sys/raw: {s} {b}"),
         }
     };
-    let count = || stored(c.clone(), url(&raw), root.unwrap().to_owned());
+    let count = || stored(c.clone(), url(&raw), root_token.clone());
 
     let token = |ttl: &'static str| {
         let c = c.clone();
         let u = url("auth/token/create");
-        let root = root.unwrap().to_owned();
+        let root = root_token.clone();
         async move {
             let (s, b) = call(
                 &c,
