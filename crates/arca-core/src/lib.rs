@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 mod audit;
 mod links;
+mod locked_users;
 mod mounts;
 mod password_policies;
 mod policies;

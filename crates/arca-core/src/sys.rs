@@ -172,6 +172,7 @@ pub(crate) fn is_root_protected(path: &str, op: Operation) -> bool {
         "leases/revoke-prefix",
         "leases/revoke-force",
         "internal/inspect",
+        "locked-users",
     ]
     .iter()
     .any(|prefix| p.starts_with(&format!("{prefix}/")) || (p == *prefix && *prefix != "auth"))
@@ -188,6 +189,9 @@ pub(crate) async fn handle(
     caller: Option<&crate::TokenEntry>,
 ) -> Result<Response, CoreError> {
     if let Some(result) = crate::audit::handle(u, core.config.allow_api_audit, path, req).await {
+        return result;
+    }
+    if let Some(result) = crate::locked_users::handle(u, path, req).await {
         return result;
     }
     if let Some(result) = crate::password_policies::handle(u, path, req).await {

@@ -23,6 +23,7 @@ mod compat_wrapping;
 mod config;
 mod database_cli;
 mod durability;
+mod locked_users;
 mod password_policies;
 mod seal_lifecycle;
 mod support;
