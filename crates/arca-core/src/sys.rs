@@ -203,7 +203,7 @@ pub(crate) async fn handle(
     if let Some(result) = crate::sys_policy::handle(core, u, path, req, caller).await {
         return result;
     }
-    if let Some(result) = crate::wrapping::handle(u, path, req).await {
+    if let Some(result) = crate::wrapping::handle(u, path, req, caller).await {
         return result;
     }
     if arca_expiration::ExpirationManager::is_sys_path(path) {
