@@ -5,6 +5,8 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_cert;
+mod auth_jwt;
 mod auth_methods;
 mod bad_input;
 mod cli;
