@@ -25,6 +25,7 @@ mod compat_wrapping;
 mod config;
 mod database_cli;
 mod durability;
+mod least_privilege;
 mod password_policies;
 mod seal_lifecycle;
 mod support;
