@@ -29,6 +29,7 @@ use zeroize::Zeroizing;
 mod audit;
 mod links;
 mod mounts;
+mod password_policies;
 mod policies;
 mod quorum;
 mod seal;

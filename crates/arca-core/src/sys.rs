@@ -196,6 +196,9 @@ pub(crate) async fn handle(
     if let Some(result) = crate::audit::handle(u, core.config.allow_api_audit, path, req).await {
         return result;
     }
+    if let Some(result) = crate::password_policies::handle(u, path, req).await {
+        return result;
+    }
     if let Some(result) = crate::sys_mounts::handle(u, path, req).await {
         return result;
     }

@@ -38,6 +38,10 @@ pub fn builtin_registry() -> Registry {
     r.register(Arc::new(arca_engine_kv::KvFactory));
     r.register(Arc::new(arca_engine_cubbyhole::CubbyholeFactory));
     r.register(Arc::new(arca_engine_transit::TransitFactory));
+    r.register(Arc::new(arca_auth_jwt::JwtFactory::JWT));
+    r.register(Arc::new(arca_auth_jwt::JwtFactory::OIDC));
+    r.register(Arc::new(arca_auth_cert::CertFactory));
+    r.register(Arc::new(arca_engine_database::DatabaseFactory::default()));
     r.register(Arc::new(arca_auth_userpass::UserpassFactory));
     r.register(Arc::new(arca_auth_approle::ApproleFactory));
     r

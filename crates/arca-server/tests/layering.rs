@@ -78,6 +78,62 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "arca-identity",
         &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
     ),
+    (
+        "arca-engine-transit",
+        &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
+    ),
+    (
+        "arca-engine-database",
+        &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
+    ),
+    (
+        "arca-auth-common",
+        &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
+    ),
+    (
+        "arca-auth-userpass",
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-auth-common",
+        ],
+    ),
+    (
+        "arca-auth-approle",
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-auth-common",
+        ],
+    ),
+    (
+        "arca-auth-jwt",
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-auth-common",
+        ],
+    ),
+    (
+        "arca-auth-cert",
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-auth-common",
+        ],
+    ),
+    (
+        "arca-audit",
+        &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
+    ),
     ("arca-client", &["arca-types"]),
     // The transit seal is a client: the server adapts it to the core's seal trait.
     ("arca-seal-transit", &[]),
@@ -97,6 +153,12 @@ const NO_HTTP: &[&str] = &[
     "arca-token",
     "arca-expiration",
     "arca-identity",
+    "arca-engine-transit",
+    "arca-engine-database",
+    "arca-audit",
+    "arca-auth-common",
+    "arca-auth-userpass",
+    "arca-auth-approle",
 ];
 
 #[test]

@@ -5,6 +5,8 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_cert;
+mod auth_jwt;
 mod auth_methods;
 mod bad_input;
 mod cli;
@@ -19,8 +21,12 @@ mod compat_sops;
 mod compat_sys;
 mod compat_tokens;
 mod compat_transit;
+mod compat_wrapping;
 mod config;
+mod database_cli;
 mod durability;
+mod least_privilege;
+mod password_policies;
 mod seal_lifecycle;
 mod support;
 mod tls;
