@@ -8,6 +8,7 @@ mod audit_e2e;
 mod auth_cert;
 mod auth_jwt;
 mod auth_methods;
+mod auto_unseal;
 mod bad_input;
 mod cli;
 mod compat_common;
