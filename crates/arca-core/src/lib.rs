@@ -43,6 +43,7 @@ pub use arca_token::TokenEntry;
 pub use audit::AuditDeviceConfig;
 pub use mounts::Registry;
 pub use quorum::QuorumKind;
+pub use seal::{SealError, SealWrapper};
 
 use arca_expiration::{ExpirationManager, TtlBounds};
 use arca_identity::IdentityStore;
@@ -52,7 +53,7 @@ use links::Links;
 use mounts::{MountEntry, Mounts, SystemTtls};
 use policies::PolicyStore;
 use quorum::{GenerateRootOp, RekeyOp};
-use seal::{SealConfig, ShareSet, UnsealKey};
+use seal::{SealConfig, SealType, ShareSet, UnsealKey};
 
 /// The version Arca reports in seal-status, health and `arca version`.
 pub const VERSION: &str = "0.1.0";
@@ -109,6 +110,12 @@ pub enum CoreError {
     /// The shares given did not open the sealed root key.
     #[error("unseal keys did not decrypt the root key")]
     UnsealFailed,
+    /// The recovery shares given do not combine to the recovery key.
+    #[error("recovery key verification failed")]
+    RecoveryFailed,
+    /// The auto-unseal seal failed (unreachable, refused).
+    #[error("seal: {0}")]
+    Seal(SealError),
     /// A record the core owns could not be decoded.
     #[error("corrupt {0}")]
     Corrupt(&'static str),
@@ -131,12 +138,20 @@ impl CoreError {
         CoreError::Client(err)
     }
 
+    /// Whether trying again later may succeed (the auto-unseal seal was unreachable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CoreError::Seal(e) if e.retryable)
+    }
+
     /// The client-facing form; internal failures are logged here with their cause.
     pub fn into_logical(self) -> LogicalError {
         match self {
             CoreError::Client(e) => e,
             CoreError::UnsealFailed => LogicalError::invalid(
                 "failed to decrypt keys from storage: the unseal key shares are wrong",
+            ),
+            CoreError::RecoveryFailed => LogicalError::invalid(
+                "recovery key verification failed: the recovery key shares are wrong",
             ),
             CoreError::Storage(StorageError::Sealed) => LogicalError::sealed(),
             CoreError::AuditFailed => LogicalError::internal(),
@@ -175,21 +190,22 @@ struct Unsealed {
     links: Arc<Links>,
     audit: Arc<arca_audit::AuditBroker>,
     cluster: ClusterInfo,
-    /// Kept so root-key rotation can re-seal the new root key without a quorum. A std
-    /// mutex: it is only held for synchronous encryption, never across an await.
-    unseal_key: std::sync::Mutex<UnsealKey>,
+    /// Kept so root-key rotation can re-seal the new root key without a quorum; `None`
+    /// with an auto-unseal seal, which wraps the root key itself. A std mutex: it is only
+    /// held for synchronous encryption, never across an await.
+    unseal_key: std::sync::Mutex<Option<UnsealKey>>,
     rotate_task: tokio::task::JoinHandle<()>,
 }
 
 impl Unsealed {
-    fn set_unseal_key(&self, key: UnsealKey) {
+    fn set_unseal_key(&self, key: Option<UnsealKey>) {
         match self.unseal_key.lock() {
             Ok(mut k) => *k = key,
             Err(poisoned) => *poisoned.into_inner() = key,
         }
     }
 
-    fn with_unseal_key<T>(&self, f: impl FnOnce(&UnsealKey) -> T) -> T {
+    fn with_unseal_key<T>(&self, f: impl FnOnce(&Option<UnsealKey>) -> T) -> T {
         match self.unseal_key.lock() {
             Ok(k) => f(&k),
             Err(poisoned) => f(&poisoned.into_inner()),
@@ -243,6 +259,8 @@ pub struct Core {
     rekey: Mutex<Option<RekeyOp>>,
     generate_root: Mutex<Option<GenerateRootOp>>,
     initialized: AtomicBool,
+    /// The configured auto-unseal seal; `None` for Shamir.
+    seal: Option<Arc<dyn SealWrapper>>,
 }
 
 /// Current Unix time, the core's single clock seam.
@@ -265,8 +283,30 @@ impl Core {
         config: CoreConfig,
         registry: Registry,
     ) -> Result<Arc<Core>, CoreError> {
+        Self::with_seal(physical, config, registry, None).await
+    }
+
+    /// Opens the core, sealed, with an auto-unseal `seal` (`None`: Shamir). With a seal,
+    /// `sys/init` hands out recovery shares and the root key is stored wrapped by the seal;
+    /// [`Core::auto_unseal`] then opens the barrier without shares.
+    pub async fn with_seal(
+        physical: Arc<dyn Storage>,
+        config: CoreConfig,
+        registry: Registry,
+        seal: Option<Arc<dyn SealWrapper>>,
+    ) -> Result<Arc<Core>, CoreError> {
         let seal_config = SealConfig::load(physical.as_ref()).await?;
+        if let (Some(stored), Some(s)) = (seal_config.as_ref(), seal.as_ref())
+            && stored.seal_type.name() != s.seal_type()
+        {
+            tracing::warn!(
+                stored = stored.seal_type.name(),
+                configured = s.seal_type(),
+                "the configured seal differs from the stored one; seal migration is required"
+            );
+        }
         Ok(Arc::new(Core {
+            seal,
             registry,
             initialized: AtomicBool::new(seal_config.is_some()),
             seal_config: ArcSwapOption::from(seal_config.map(Arc::new)),
@@ -331,6 +371,59 @@ impl Core {
         })
     }
 
+    /// Whether this core unseals itself through an auto-unseal seal.
+    pub fn uses_auto_unseal(&self) -> bool {
+        match self.seal_config.load().as_deref() {
+            Some(c) => c.seal_type.is_auto() && self.seal.is_some(),
+            None => self.seal.is_some(),
+        }
+    }
+
+    /// Auto-unseal: asks the seal to unwrap the stored root key and opens the barrier.
+    /// `Ok(false)` when there is nothing to do (not initialised, already unsealed, or a
+    /// Shamir seal); an error when the seal failed (see [`CoreError::is_retryable`]).
+    pub async fn auto_unseal(&self) -> Result<bool, CoreError> {
+        let Some(seal) = self.seal.clone() else {
+            return Ok(false);
+        };
+        let Some(config) = self.seal_config.load_full() else {
+            return Ok(false);
+        };
+        if !config.seal_type.is_auto() || !self.is_sealed() {
+            return Ok(false);
+        }
+        let _guard = self.transition.lock().await;
+        if !self.is_sealed() {
+            return Ok(false);
+        }
+        let root_key = seal::unwrap_root_key(seal.as_ref(), self.physical.as_ref()).await?;
+        self.open_barrier(root_key, None).await?;
+        Ok(true)
+    }
+
+    /// Retries [`Core::auto_unseal`] with exponential backoff (1 s doubling to 30 s) while
+    /// the seal is unreachable. Returns once unsealed, when there is nothing to do, or on
+    /// an error retrying cannot fix. Run it in the background: listeners keep answering
+    /// with the sealed status meanwhile.
+    pub async fn auto_unseal_with_retry(self: Arc<Self>) {
+        let mut delay = Duration::from_secs(1);
+        loop {
+            match self.auto_unseal().await {
+                Ok(true) => return,
+                Ok(false) => return,
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, retry_in = ?delay, "auto-unseal failed; retrying");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "auto-unseal failed");
+                    return;
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
     /// Body of `sys/seal-status`.
     pub async fn seal_status(&self) -> SealStatus {
         let progress = self.unseal_progress.lock().await;
@@ -341,8 +434,15 @@ impl Core {
         let config = self.seal_config.load();
         let unsealed = self.unsealed.load();
         let sealed = unsealed.is_none();
+        let seal_type = match (config.as_deref(), self.seal.as_ref()) {
+            (Some(c), _) => c.seal_type.name(),
+            (None, Some(s)) => s.seal_type(),
+            (None, None) => "shamir",
+        };
+        let recovery_seal = seal_type != "shamir";
         SealStatus {
-            seal_type: "shamir".to_owned(),
+            seal_type: seal_type.to_owned(),
+            recovery_seal_type: recovery_seal.then(|| "shamir".to_owned()),
             initialized: self.is_initialized(),
             sealed,
             t: config.as_ref().map_or(0, |c| u64::from(c.secret_threshold)),
@@ -362,7 +462,7 @@ impl Core {
             migration: false,
             cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
             cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
-            recovery_seal: false,
+            recovery_seal,
             storage_type: self.physical.backend_name().to_owned(),
         }
     }
@@ -395,23 +495,42 @@ impl Core {
                 "PGP-encrypted key shares are not supported by Arca",
             ));
         }
-        if req.recovery_shares.unwrap_or(0) > 0 || req.recovery_threshold.unwrap_or(0) > 0 {
-            return Err(CoreError::invalid(
-                "recovery shares are only used with an auto-unseal seal, which is not configured",
-            ));
-        }
-        let config = SealConfig::new(req.secret_shares, req.secret_threshold)?;
-        if let Some(stored) = req.stored_shares
-            && stored != 0
-            && stored != u64::from(config.secret_shares)
-        {
-            return Err(CoreError::invalid(
-                "stored_shares is not supported with a Shamir seal",
-            ));
-        }
+        let seal = self.seal.clone();
+        let config = match &seal {
+            None => {
+                if req.recovery_shares.unwrap_or(0) > 0 || req.recovery_threshold.unwrap_or(0) > 0 {
+                    return Err(CoreError::invalid(
+                        "recovery shares are only used with an auto-unseal seal, which is not configured",
+                    ));
+                }
+                let config = SealConfig::new(req.secret_shares, req.secret_threshold)?;
+                if let Some(stored) = req.stored_shares
+                    && stored != 0
+                    && stored != u64::from(config.secret_shares)
+                {
+                    return Err(CoreError::invalid(
+                        "stored_shares is not supported with a Shamir seal",
+                    ));
+                }
+                config
+            }
+            // The secret share parameters mean nothing with an auto-unseal (the seal holds
+            // the key); the recovery parameters describe the shares handed out.
+            Some(s) => {
+                let seal_type = SealType::from_name(s.seal_type())
+                    .ok_or_else(|| CoreError::invalid("unsupported seal type"))?;
+                SealConfig::new_named(req.recovery_shares, req.recovery_threshold, "recovery")?
+                    .with_type(seal_type)
+            }
+        };
 
         let root_key = RootKey::generate()?;
         let unseal_key = UnsealKey::generate()?;
+        // Wrapped before anything is written: an unreachable seal fails init cleanly.
+        let wrapped_root = match &seal {
+            Some(s) => Some(seal::wrap_root_key(s.as_ref(), &root_key).await?),
+            None => None,
+        };
         let barrier = Barrier::initialize(
             Arc::clone(&self.physical),
             &root_key,
@@ -444,27 +563,44 @@ impl Core {
             .map_err(|e| CoreError::Client(e.into()))?;
 
         let shares = unseal_key.split(&config)?;
-        self.physical
-            .transaction(unseal_key.install_ops(&root_key, &config)?)
-            .await?;
+        let ops = match wrapped_root {
+            // With a seal, `unseal_key` is the recovery key: only its HMAC is stored.
+            Some(put) => {
+                let mut ops = unseal_key.recovery_ops(&config)?;
+                ops.insert(0, put);
+                ops
+            }
+            None => unseal_key.install_ops(&root_key, &config)?,
+        };
+        self.physical.transaction(ops).await?;
         self.seal_config.store(Some(Arc::new(config)));
         self.initialized.store(true, Ordering::Release);
         tracing::info!(
+            seal = config.seal_type.name(),
             shares = config.secret_shares,
             threshold = config.secret_threshold,
             "initialized"
         );
 
         let (keys, keys_base64) = seal::encode_shares(&shares);
-        Ok((
+        let resp = if config.seal_type.is_auto() {
+            // An auto-unseal opens the barrier right away, with the root key in hand.
+            self.open_barrier(root_key, None).await?;
+            InitResponse {
+                recovery_keys: keys,
+                recovery_keys_base64: keys_base64,
+                root_token: root_token.to_string(),
+                ..InitResponse::default()
+            }
+        } else {
             InitResponse {
                 keys,
                 keys_base64,
                 root_token: root_token.to_string(),
                 ..InitResponse::default()
-            },
-            root_token,
-        ))
+            }
+        };
+        Ok((resp, root_token))
     }
 
     /// `sys/unseal`: adds a share (or resets); opens the barrier at the threshold.
@@ -514,16 +650,34 @@ impl Core {
         let attempt = std::mem::take(&mut *progress);
         let _guard = self.transition.lock().await;
         let unseal_key = UnsealKey::combine(attempt.shares.shares(), &config)?;
-        self.open_barrier(unseal_key).await?;
+        if config.seal_type.is_auto() {
+            // Recovery shares decrypt nothing: once verified, the seal opens the root key.
+            unseal_key.verify_recovery(self.physical.as_ref()).await?;
+            let seal = self
+                .seal
+                .clone()
+                .ok_or_else(|| CoreError::invalid("no auto-unseal seal is configured"))?;
+            if self.is_sealed() {
+                let root_key = seal::unwrap_root_key(seal.as_ref(), self.physical.as_ref()).await?;
+                self.open_barrier(root_key, None).await?;
+            }
+        } else {
+            let root_key = unseal_key.open_root_key(self.physical.as_ref()).await?;
+            self.open_barrier(root_key, Some(unseal_key)).await?;
+        }
         Ok(self.seal_status_locked(&progress))
     }
 
-    /// Opens the barrier with a combined unseal key. Caller holds `transition`.
-    async fn open_barrier(&self, unseal_key: UnsealKey) -> Result<(), CoreError> {
+    /// Opens the barrier with the root key. `unseal_key` is the Shamir key that sealed it
+    /// (kept for root-key rotation); `None` with an auto-unseal. Caller holds `transition`.
+    async fn open_barrier(
+        &self,
+        root_key: RootKey,
+        unseal_key: Option<UnsealKey>,
+    ) -> Result<(), CoreError> {
         if !self.is_sealed() {
             return Ok(());
         }
-        let root_key = unseal_key.open_root_key(self.physical.as_ref()).await?;
         let barrier = Barrier::unseal(Arc::clone(&self.physical), &root_key).await?;
         let barrier_storage: Arc<dyn Storage> = barrier.clone();
         let cluster: ClusterInfo = match barrier_storage.get(CLUSTER_INFO_PATH).await? {
@@ -1089,3 +1243,5 @@ fn acl_operation(op: arca_logical::Operation) -> arca_acl::Operation {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_autounseal;

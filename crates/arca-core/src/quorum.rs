@@ -76,7 +76,9 @@ impl Core {
             ));
         }
         let current = self.current_seal_config()?;
-        let new_config = SealConfig::new(secret_shares, secret_threshold)?;
+        // With an auto-unseal the shares rekeyed are the recovery shares.
+        let new_config =
+            SealConfig::new(secret_shares, secret_threshold)?.with_type(current.seal_type);
         let mut op = self.rekey.lock().await;
         if op.is_some() {
             return Err(CoreError::invalid("rekey already in progress"));
@@ -129,8 +131,9 @@ impl Core {
         }
         let shares = std::mem::take(&mut op.shares);
         let old_key = UnsealKey::combine(shares.shares(), &current)?;
-        // Proves the quorum: the combined key must open the stored root key.
-        old_key.open_root_key(self.physical.as_ref()).await?;
+        // Proves the quorum: the combined key must open the stored root key (or match the
+        // recovery HMAC).
+        old_key.prove(&current, self.physical.as_ref()).await?;
 
         let new_key = UnsealKey::generate()?;
         let new_shares = new_key.split(&op.new_config)?;
@@ -260,10 +263,12 @@ impl Core {
         new_config: SealConfig,
     ) -> Result<(), CoreError> {
         let _guard = self.transition.lock().await;
-        let ops = new_key.install_ops(u.barrier.root_key(), &new_config)?;
+        let ops = new_key.commit_ops(u.barrier.root_key(), &new_config)?;
         self.physical.transaction(ops).await?;
         self.seal_config.store(Some(Arc::new(new_config)));
-        u.set_unseal_key(new_key);
+        if !new_config.seal_type.is_auto() {
+            u.set_unseal_key(Some(new_key));
+        }
         tracing::info!(
             shares = new_config.secret_shares,
             threshold = new_config.secret_threshold,
@@ -279,7 +284,18 @@ impl Core {
         let _guard = self.transition.lock().await;
         let new_root = arca_barrier::RootKey::generate()?;
         let config = self.current_seal_config()?;
-        let extra = u.with_unseal_key(|k| k.install_ops(&new_root, &config))?;
+        let extra = if config.seal_type.is_auto() {
+            let s = self
+                .seal
+                .clone()
+                .ok_or_else(|| CoreError::invalid("no auto-unseal seal is configured"))?;
+            vec![seal::wrap_root_key(s.as_ref(), &new_root).await?]
+        } else {
+            u.with_unseal_key(|k| match k {
+                Some(k) => k.install_ops(&new_root, &config),
+                None => Err(CoreError::Corrupt("unseal key is not held")),
+            })?
+        };
         u.barrier.rotate_root_key_with_ops(new_root, extra).await?;
         tracing::info!("root key rotated");
         Ok(())
@@ -354,7 +370,7 @@ impl Core {
         }
         let shares = std::mem::take(&mut op.shares);
         let key = UnsealKey::combine(shares.shares(), &config)?;
-        key.open_root_key(self.physical.as_ref()).await?;
+        key.prove(&config, self.physical.as_ref()).await?;
         let Some(op) = guard.take() else {
             return Err(CoreError::invalid("no root generation in progress"));
         };

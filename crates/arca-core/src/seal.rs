@@ -4,6 +4,11 @@
 //! [`ROOT_KEY_PATH`]; the root key decrypts the barrier keyring; the keyring encrypts
 //! everything else. Both records below live in physical storage, outside the barrier,
 //! because they are needed to open it.
+//!
+//! With an auto-unseal ([`SealWrapper`], e.g. a transit seal) there is no unseal key: the
+//! root key is stored wrapped by the seal at [`WRAPPED_ROOT_KEY_PATH`], and the Shamir
+//! shares are *recovery* shares. They decrypt nothing; a salted HMAC of the recovery key
+//! ([`RECOVERY_HMAC_PATH`]) lets the core check a quorum without contacting the seal.
 
 use arca_barrier::RootKey;
 use arca_crypto::AeadKey;
@@ -19,6 +24,33 @@ use crate::CoreError;
 pub(crate) const SEAL_CONFIG_PATH: &str = "core/seal-config";
 /// Physical key of the root key, AES-256-GCM encrypted under the unseal key.
 pub(crate) const ROOT_KEY_PATH: &str = "core/root-key";
+/// Physical key of the root key wrapped by an auto-unseal seal (opaque to the core).
+pub(crate) const WRAPPED_ROOT_KEY_PATH: &str = "core/root-key-wrapped";
+/// Physical key of the salted HMAC that verifies recovery shares.
+pub(crate) const RECOVERY_HMAC_PATH: &str = "core/recovery-key-hmac";
+
+/// Why an auto-unseal seal could not wrap or unwrap. The message must hold no secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SealError {
+    /// The seal could not be reached (network, 5xx, sealed remote): worth retrying.
+    pub retryable: bool,
+    /// What went wrong, without secrets.
+    pub message: String,
+}
+
+/// An auto-unseal seal: something outside this node (another server's transit engine,
+/// a KMS) that encrypts the root key. Implemented outside the core, which never knows
+/// how the seal is reached.
+#[async_trait::async_trait]
+pub trait SealWrapper: Send + Sync {
+    /// The seal type as seal-status reports it (`transit`).
+    fn seal_type(&self) -> &'static str;
+    /// Encrypts `plaintext`; the result is stored as is.
+    async fn wrap(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError>;
+    /// Decrypts what [`SealWrapper::wrap`] returned.
+    async fn unwrap(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError>;
+}
 
 /// Shortest share (or unseal key) accepted, as in Vault.
 const MIN_KEY_LEN: usize = 16;
@@ -38,26 +70,62 @@ pub(crate) struct SealConfig {
 #[serde(rename_all = "lowercase")]
 pub(crate) enum SealType {
     Shamir,
+    /// Auto-unseal through a transit engine; the share fields are the recovery parameters.
+    Transit,
+}
+
+impl SealType {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SealType::Shamir => "shamir",
+            SealType::Transit => "transit",
+        }
+    }
+    pub(crate) fn is_auto(self) -> bool {
+        self != SealType::Shamir
+    }
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "shamir" => Some(SealType::Shamir),
+            "transit" => Some(SealType::Transit),
+            _ => None,
+        }
+    }
 }
 
 impl SealConfig {
     /// Validates share parameters with Vault's rules and messages.
     pub(crate) fn new(shares: Option<u64>, threshold: Option<u64>) -> Result<Self, CoreError> {
+        Self::new_named(shares, threshold, "secret")
+    }
+
+    /// The same rules for recovery shares (`noun` = `recovery` in the messages).
+    pub(crate) fn new_named(
+        shares: Option<u64>,
+        threshold: Option<u64>,
+        noun: &str,
+    ) -> Result<Self, CoreError> {
         let shares = shares.unwrap_or(0);
         let threshold = threshold.unwrap_or(0);
         if shares < 1 {
-            return Err(CoreError::invalid("secret shares must be at least one"));
+            return Err(CoreError::invalid(format!(
+                "{noun} shares must be at least one"
+            )));
         }
         if threshold < 1 {
-            return Err(CoreError::invalid("secret threshold must be at least one"));
+            return Err(CoreError::invalid(format!(
+                "{noun} threshold must be at least one"
+            )));
         }
         if shares > 255 {
-            return Err(CoreError::invalid("secret shares must be at most 255"));
+            return Err(CoreError::invalid(format!(
+                "{noun} shares must be at most 255"
+            )));
         }
         if threshold > shares {
-            return Err(CoreError::invalid(
-                "secret threshold cannot be larger than secret shares",
-            ));
+            return Err(CoreError::invalid(format!(
+                "{noun} threshold cannot be larger than {noun} shares"
+            )));
         }
         if shares > 1 && threshold < 2 {
             return Err(CoreError::invalid(
@@ -72,6 +140,12 @@ impl SealConfig {
         })
     }
 
+    /// The same parameters for an auto-unseal seal: they describe the recovery shares.
+    pub(crate) fn with_type(mut self, seal_type: SealType) -> Self {
+        self.seal_type = seal_type;
+        self
+    }
+
     pub(crate) async fn load(physical: &dyn Storage) -> Result<Option<Self>, CoreError> {
         match physical.get(SEAL_CONFIG_PATH).await? {
             None => Ok(None),
@@ -81,7 +155,7 @@ impl SealConfig {
         }
     }
 
-    fn encode(&self) -> Result<Vec<u8>, CoreError> {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, CoreError> {
         serde_json::to_vec(self).map_err(|_| CoreError::Corrupt("seal configuration"))
     }
 }
@@ -171,6 +245,109 @@ impl UnsealKey {
     pub(crate) fn same_as(&self, other: &UnsealKey) -> bool {
         arca_crypto::constant_time_eq(&self.0, &other.0)
     }
+
+    /// Installs this key as the recovery key: its salted HMAC and `config`, together.
+    pub(crate) fn recovery_ops(&self, config: &SealConfig) -> Result<Vec<TxnOp>, CoreError> {
+        let salt = arca_crypto::random_key()?;
+        let record = RecoveryRecord {
+            salt: B64.encode(salt.as_slice()),
+            hmac: B64.encode(arca_crypto::hmac_sha256(salt.as_slice(), &self.0)),
+        };
+        let value =
+            serde_json::to_vec(&record).map_err(|_| CoreError::Corrupt("recovery record"))?;
+        Ok(vec![
+            TxnOp::Put {
+                key: RECOVERY_HMAC_PATH.to_owned(),
+                value,
+            },
+            TxnOp::Put {
+                key: SEAL_CONFIG_PATH.to_owned(),
+                value: config.encode()?,
+            },
+        ])
+    }
+
+    /// Checks this key against the stored recovery HMAC, in constant time.
+    pub(crate) async fn verify_recovery(&self, physical: &dyn Storage) -> Result<(), CoreError> {
+        let bytes = physical
+            .get(RECOVERY_HMAC_PATH)
+            .await?
+            .ok_or(CoreError::Corrupt("recovery record is missing"))?;
+        let record: RecoveryRecord =
+            serde_json::from_slice(&bytes).map_err(|_| CoreError::Corrupt("recovery record"))?;
+        let salt = Zeroizing::new(
+            B64.decode(&record.salt)
+                .map_err(|_| CoreError::Corrupt("recovery record"))?,
+        );
+        let expected = B64
+            .decode(&record.hmac)
+            .map_err(|_| CoreError::Corrupt("recovery record"))?;
+        let actual = arca_crypto::hmac_sha256(&salt, &self.0);
+        if arca_crypto::constant_time_eq(&actual, &expected) {
+            Ok(())
+        } else {
+            Err(CoreError::RecoveryFailed)
+        }
+    }
+
+    /// Proves a quorum: the combined key opens the stored root key (Shamir) or matches the
+    /// recovery HMAC (auto-unseal).
+    pub(crate) async fn prove(
+        &self,
+        config: &SealConfig,
+        physical: &dyn Storage,
+    ) -> Result<(), CoreError> {
+        if config.seal_type.is_auto() {
+            self.verify_recovery(physical).await
+        } else {
+            self.open_root_key(physical).await.map(|_| ())
+        }
+    }
+
+    /// The new key's records: sealed root key (Shamir) or recovery HMAC (auto-unseal).
+    pub(crate) fn commit_ops(
+        &self,
+        root: &RootKey,
+        config: &SealConfig,
+    ) -> Result<Vec<TxnOp>, CoreError> {
+        if config.seal_type.is_auto() {
+            self.recovery_ops(config)
+        } else {
+            self.install_ops(root, config)
+        }
+    }
+}
+
+/// The stored check of the recovery key: `HMAC-SHA256(salt, key)`, both base64.
+#[derive(Serialize, Deserialize)]
+struct RecoveryRecord {
+    salt: String,
+    hmac: String,
+}
+
+/// The root key wrapped by `seal`, and the write that stores it.
+pub(crate) async fn wrap_root_key(
+    seal: &dyn SealWrapper,
+    root: &RootKey,
+) -> Result<TxnOp, CoreError> {
+    let value = seal.wrap(root.as_bytes()).await.map_err(CoreError::Seal)?;
+    Ok(TxnOp::Put {
+        key: WRAPPED_ROOT_KEY_PATH.to_owned(),
+        value,
+    })
+}
+
+/// Reads the wrapped root key and has `seal` unwrap it.
+pub(crate) async fn unwrap_root_key(
+    seal: &dyn SealWrapper,
+    physical: &dyn Storage,
+) -> Result<RootKey, CoreError> {
+    let wrapped = physical
+        .get(WRAPPED_ROOT_KEY_PATH)
+        .await?
+        .ok_or(CoreError::Corrupt("wrapped root key is missing"))?;
+    let plain = seal.unwrap(&wrapped).await.map_err(CoreError::Seal)?;
+    RootKey::from_bytes(&plain).map_err(|_| CoreError::Corrupt("wrapped root key"))
 }
 
 /// Decodes a share as the CLI sends it: hex first, then standard base64.

@@ -15,7 +15,13 @@ use serde_json::{Map, Value};
 use crate::{Core, CoreError, Unsealed};
 
 /// Keys `sys/raw` must never touch: they hold the keys that open the barrier.
-const RAW_PROTECTED: &[&str] = &["core/keyring", "core/root-key", "core/seal-config"];
+const RAW_PROTECTED: &[&str] = &[
+    "core/keyring",
+    "core/root-key",
+    "core/root-key-wrapped",
+    "core/recovery-key-hmac",
+    "core/seal-config",
+];
 
 /// Vault's bounds for keyring auto-rotation settings.
 const MIN_ROTATION_OPERATIONS: u64 = 1_000_000;

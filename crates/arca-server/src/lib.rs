@@ -23,6 +23,7 @@ use arca_storage_redb::{RedbOptions, RedbStorage};
 use tokio::net::TcpListener;
 
 mod harden;
+mod seal;
 
 pub use harden::harden_process;
 
@@ -37,6 +38,9 @@ pub fn builtin_registry() -> Registry {
     r.register(Arc::new(arca_engine_kv::KvFactory));
     r.register(Arc::new(arca_engine_cubbyhole::CubbyholeFactory));
     r.register(Arc::new(arca_engine_transit::TransitFactory));
+    r.register(Arc::new(arca_auth_jwt::JwtFactory::JWT));
+    r.register(Arc::new(arca_auth_jwt::JwtFactory::OIDC));
+    r.register(Arc::new(arca_auth_cert::CertFactory));
     r.register(Arc::new(arca_engine_database::DatabaseFactory::default()));
     r.register(Arc::new(arca_auth_userpass::UserpassFactory));
     r.register(Arc::new(arca_auth_approle::ApproleFactory));
@@ -309,9 +313,20 @@ pub async fn run(
         allow_api_audit: config.unsafe_allow_api_audit_creation,
         allow_audit_log_raw: dev,
     };
-    let core = Core::with_registry(storage, core_config, builtin_registry())
-        .await
-        .map_err(|e| ServerError::Core(e.to_string()))?;
+    // Dev mode initialises itself with one unseal key: it never uses a configured seal.
+    let seal = if dev {
+        None
+    } else {
+        seal::from_config(&config)?
+    };
+    let core = Core::with_seal(
+        storage,
+        core_config,
+        builtin_registry(),
+        seal.as_ref().map(seal::ConfiguredSeal::wrapper),
+    )
+    .await
+    .map_err(|e| ServerError::Core(e.to_string()))?;
 
     // Bind everything before announcing anything, so a bad listener fails the start.
     let mut bound = Vec::new();
@@ -355,6 +370,17 @@ pub async fn run(
     }
     println!("==> Arca server started! Log data will stream in below:\n");
 
+    // Auto-unseal in the background: listeners answer (sealed) while the seal is
+    // unreachable, and the core retries with backoff.
+    let seal_tasks: Vec<tokio::task::JoinHandle<()>> = match &seal {
+        Some(s) => {
+            let mut t = vec![tokio::spawn(Arc::clone(&core).auto_unseal_with_retry())];
+            t.extend(s.spawn_renewal());
+            t
+        }
+        None => Vec::new(),
+    };
+
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut tasks = tokio::task::JoinSet::new();
     for b in bound {
@@ -383,6 +409,9 @@ pub async fn run(
     #[cfg(unix)]
     reopen.abort();
     tracing::info!("shutting down");
+    for t in &seal_tasks {
+        t.abort();
+    }
     let _ = stop_tx.send(());
     while let Some(res) = tasks.join_next().await {
         if let Ok(Err(e)) = res {

@@ -93,7 +93,7 @@ impl std::fmt::Debug for UnsealRequest {
 /// `GET sys/seal-status`, and the answer of every `sys/unseal`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SealStatus {
-    /// Seal type: `shamir`.
+    /// Seal type: `shamir`, or the auto-unseal seal's (`transit`).
     #[serde(rename = "type")]
     pub seal_type: String,
     /// Whether the server has been initialised.
@@ -122,6 +122,9 @@ pub struct SealStatus {
     pub cluster_id: Option<String>,
     /// Whether recovery keys are in use (auto-unseal).
     pub recovery_seal: bool,
+    /// The kind of the recovery shares (`shamir`), with an auto-unseal seal only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_seal_type: Option<String>,
     /// Storage backend name.
     pub storage_type: String,
 }

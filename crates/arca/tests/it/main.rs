@@ -5,7 +5,10 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_cert;
+mod auth_jwt;
 mod auth_methods;
+mod auto_unseal;
 mod bad_input;
 mod cli;
 mod compat_common;
@@ -23,6 +26,7 @@ mod compat_wrapping;
 mod config;
 mod database_cli;
 mod durability;
+mod least_privilege;
 mod locked_users;
 mod password_policies;
 mod seal_lifecycle;
