@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 mod audit;
 mod links;
+mod locked_users;
 mod mounts;
 mod password_policies;
 mod policies;
@@ -1196,7 +1197,8 @@ impl Core {
         };
 
         if let Some(r) = &route {
-            self.issue_login_token(u, r, &mut resp).await?;
+            self.issue_login_token(u, r, &req.full_path(), &mut resp)
+                .await?;
             if let Some(secret) = resp.secret.as_mut()
                 && secret.leased
             {
@@ -1230,6 +1232,7 @@ impl Core {
         &self,
         u: &Unsealed,
         r: &mounts::Route,
+        login_path: &str,
         resp: &mut Response,
     ) -> Result<(), CoreError> {
         if r.kind != BackendKind::Credential || r.full_path == "auth/token/" {
@@ -1270,7 +1273,7 @@ impl Core {
         let bounds = (r.system.default_lease_ttl(), r.system.max_lease_ttl());
         let (_, warnings) = u
             .tokens
-            .create_for_login_with_warnings(auth, &r.full_path, bounds)
+            .create_for_login_with_warnings(auth, login_path, bounds)
             .await
             .map_err(|e| CoreError::Client(e.into()))?;
         resp.warnings.extend(warnings);

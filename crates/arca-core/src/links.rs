@@ -78,6 +78,48 @@ impl TokenHooks for Links {
             .map_err(|e| LogicalError::invalid(e.to_string()))
     }
 
+    /// A login token's renewal goes by the auth method that issued it (the user or role
+    /// may be gone, or its policies changed).
+    async fn renew_login(
+        &self,
+        e: &TokenEntry,
+    ) -> Result<Option<arca_logical::Auth>, LogicalError> {
+        let Some(mounts) = self.mounts.get() else {
+            return Ok(None);
+        };
+        let router = mounts.router();
+        let Some(route) = router.route(&e.path) else {
+            return Ok(None);
+        };
+        if route.kind != arca_logical::BackendKind::Credential || route.full_path == "auth/token/" {
+            return Ok(None);
+        }
+        let relative = e.path.strip_prefix(&route.full_path).unwrap_or_default();
+        let mut req = Request::new(String::new(), Operation::Update, relative);
+        req.mount_point = route.full_path.clone();
+        req.mount_type = route.entry.mount_type.clone();
+        req.mount_accessor = route.entry.accessor.clone();
+        req.caller = Some(e.caller());
+        let auth = arca_logical::Auth {
+            accessor: e.accessor.clone(),
+            policies: e.policies.clone(),
+            token_policies: e.policies.clone(),
+            metadata: e.meta.clone(),
+            display_name: e.display_name.clone(),
+            ttl: Duration::from_secs(e.ttl),
+            explicit_max_ttl: Duration::from_secs(e.explicit_max_ttl),
+            period: Duration::from_secs(e.period),
+            renewable: e.renewable,
+            entity_id: e.entity_id.clone(),
+            ..Default::default()
+        };
+        Ok(route
+            .backend
+            .renew_auth(&req, &auth)
+            .await?
+            .and_then(|r| r.auth))
+    }
+
     async fn token_revoked(&self, e: &TokenEntry) -> Result<(), LogicalError> {
         if let Some(exp) = self.expiration.get() {
             exp.revoke_by_token(&e.id)
@@ -147,7 +189,12 @@ impl LeaseRevoker for Links {
                 let Some(route) = router.routes().find(|r| r.full_path == lease.mount_point) else {
                     return Err(LogicalError::invalid("lease is not renewable"));
                 };
-                let (req, secret) = Self::lease_request(lease, Operation::Update);
+                let (mut req, mut secret) = Self::lease_request(lease, Operation::Update);
+                // The backend sees the requested increment, so it can move the secret's own
+                // expiry (a database user's VALID UNTIL) to match the lease.
+                req.data
+                    .insert("increment".into(), increment.as_secs().into());
+                secret.ttl = increment;
                 route.backend.renew(&req, &secret).await
             }
         }

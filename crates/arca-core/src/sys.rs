@@ -178,6 +178,7 @@ pub(crate) fn is_root_protected(path: &str, op: Operation) -> bool {
         "leases/revoke-prefix",
         "leases/revoke-force",
         "internal/inspect",
+        "locked-users",
     ]
     .iter()
     .any(|prefix| p.starts_with(&format!("{prefix}/")) || (p == *prefix && *prefix != "auth"))
@@ -196,6 +197,9 @@ pub(crate) async fn handle(
     if let Some(result) = crate::audit::handle(u, core.config.allow_api_audit, path, req).await {
         return result;
     }
+    if let Some(result) = crate::locked_users::handle(u, path, req).await {
+        return result;
+    }
     if let Some(result) = crate::password_policies::handle(u, path, req).await {
         return result;
     }
@@ -205,7 +209,7 @@ pub(crate) async fn handle(
     if let Some(result) = crate::sys_policy::handle(core, u, path, req, caller).await {
         return result;
     }
-    if let Some(result) = crate::wrapping::handle(u, path, req).await {
+    if let Some(result) = crate::wrapping::handle(u, path, req, caller).await {
         return result;
     }
     if arca_expiration::ExpirationManager::is_sys_path(path) {

@@ -13,7 +13,7 @@ use arca_storage::Storage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{CoreError, Unsealed};
+use crate::{CoreError, TokenEntry, Unsealed};
 
 /// Wrap TTL used by `sys/wrapping/wrap` when the client sends none.
 const DEFAULT_WRAP_TTL: Duration = Duration::from_secs(300);
@@ -98,7 +98,11 @@ async fn store(
 }
 
 /// The wrapping token a `sys/wrapping/*` call names: `token` in the body, else the caller.
-async fn target(u: &Unsealed, req: &Request) -> Result<(String, Wrapped), CoreError> {
+async fn target(
+    u: &Unsealed,
+    req: &Request,
+    caller: Option<&TokenEntry>,
+) -> Result<(String, Wrapped), CoreError> {
     let f = req.fields();
     let entry = match f.string("token")?.filter(|t| !t.is_empty()) {
         Some(t) => u
@@ -106,14 +110,9 @@ async fn target(u: &Unsealed, req: &Request) -> Result<(String, Wrapped), CoreEr
             .lookup(&t)
             .await
             .map_err(|e| CoreError::Client(e.into()))?,
-        None => match req.caller.as_ref() {
-            Some(c) => u
-                .tokens
-                .lookup_id(&c.token_id)
-                .await
-                .map_err(|e| CoreError::Client(e.into()))?,
-            None => None,
-        },
+        // The wrapping token presented as the request's token (Vault Agent does this): its
+        // only use was spent authenticating this very request, so use that entry.
+        None => caller.cloned(),
     };
     let entry = entry.ok_or_else(invalid_token)?;
     if entry.policies != [arca_acl::RESPONSE_WRAPPING_POLICY] {
@@ -135,18 +134,24 @@ pub(crate) async fn handle(
     u: &Unsealed,
     path: &str,
     req: &Request,
+    caller: Option<&TokenEntry>,
 ) -> Option<Result<Response, CoreError>> {
     let op = path.strip_prefix("wrapping/")?;
-    Some(handle_op(u, op, req).await)
+    Some(handle_op(u, op, req, caller).await)
 }
 
-async fn handle_op(u: &Unsealed, op: &str, req: &Request) -> Result<Response, CoreError> {
+async fn handle_op(
+    u: &Unsealed,
+    op: &str,
+    req: &Request,
+    caller: Option<&TokenEntry>,
+) -> Result<Response, CoreError> {
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(CoreError::client(LogicalError::unsupported_operation()));
     }
     match op {
         "unwrap" => {
-            let (id, record) = target(u, req).await?;
+            let (id, record) = target(u, req, caller).await?;
             u.tokens
                 .revoke_tree(&id)
                 .await
@@ -157,7 +162,7 @@ async fn handle_op(u: &Unsealed, op: &str, req: &Request) -> Result<Response, Co
             })
         }
         "lookup" => {
-            let (_, record) = target(u, req).await?;
+            let (_, record) = target(u, req, caller).await?;
             let mut m = Map::new();
             m.insert("creation_path".into(), record.creation_path.into());
             m.insert("creation_time".into(), record.creation_time.into());
@@ -165,7 +170,7 @@ async fn handle_op(u: &Unsealed, op: &str, req: &Request) -> Result<Response, Co
             Ok(Response::with_data(m))
         }
         "rewrap" => {
-            let (id, record) = target(u, req).await?;
+            let (id, record) = target(u, req, caller).await?;
             let ttl = Duration::from_secs(record.creation_ttl);
             u.tokens
                 .revoke_tree(&id)

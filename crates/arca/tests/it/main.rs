@@ -27,6 +27,7 @@ mod config;
 mod database_cli;
 mod durability;
 mod least_privilege;
+mod locked_users;
 mod password_policies;
 mod seal_lifecycle;
 mod support;
