@@ -455,6 +455,75 @@ fn cli_mounts_and_preflight_match_openbao() {
     d.same_text(r, None, &["secrets", "disable", "kvmoved"]);
     d.same_text(r, None, &["delete", "sys/mounts/kvx"]);
 
+    // Auth methods: enable, read, tune through sys/auth/<path>/tune, move, disable.
+    // An auth mount without options: OpenBao keeps `options` null, Arca stores `{}`; and
+    // Arca's tune read leaves out the default `token_type`. Gap, reported.
+    d.same_text(r, None, &["auth", "enable", "userpass"]);
+    d.same_text(
+        r,
+        None,
+        &[
+            "auth",
+            "enable",
+            "-path=up2",
+            "-description=second",
+            "-default-lease-ttl=1h",
+            "-max-lease-ttl=2h",
+            "-listing-visibility=unauth",
+            "userpass",
+        ],
+    );
+    let (a, b) = d.both_fail(r, None, &["auth", "enable", "userpass"]);
+    assert!(a.contains("Code: 400.") && b.contains("Code: 400."), "{a}");
+    same(
+        &["auth", "list", "-format=json"],
+        &[
+            ("/up2~1/options", "options {} for an auth mount"),
+            ("/userpass~1/options", "options {} for an auth mount"),
+        ],
+    );
+    same(
+        &["read", "-format=json", "sys/auth/up2"],
+        &[("/data/options", "options {} for an auth mount")],
+    );
+    d.same_text(
+        r,
+        None,
+        &[
+            "write",
+            "sys/auth/up2/tune",
+            "default_lease_ttl=30m",
+            "max_lease_ttl=3h",
+        ],
+    );
+    let tuned = same(
+        &["read", "-format=json", "sys/auth/up2/tune"],
+        &[
+            ("/data/options", "options {} for an auth mount"),
+            ("/data/token_type", "default token_type not shown"),
+        ],
+    );
+    assert_eq!(
+        (
+            &tuned["data"]["default_lease_ttl"],
+            &tuned["data"]["max_lease_ttl"]
+        ),
+        (&json!(1800), &json!(10800))
+    );
+    d.same_text(r, None, &["write", "sys/auth/up2/tune", "token_type=batch"]);
+    same(
+        &["read", "-format=json", "sys/auth/up2/tune"],
+        &[("/data/options", "options {} for an auth mount")],
+    );
+    let (x, y) = d.run(r, None, &["auth", "move", "auth/up2", "auth/up3"]);
+    assert_eq!((x.code, y.code), (0, 0), "{} / {}", x.stderr, y.stderr);
+    same(
+        &["read", "-format=json", "sys/auth/up3/tune"],
+        &[("/data/options", "options {} for an auth mount")],
+    );
+    d.same_text(r, None, &["auth", "disable", "up3"]);
+    d.same_text(r, None, &["auth", "disable", "up3"]);
+
     // The KV preflight: a root token sees any mount, with its path.
     let cmp_ui = cmp.clone();
     let ui = |auth: Option<&Tok>, path: &str, known: &[(&str, &str)]| {
@@ -468,6 +537,15 @@ fn cli_mounts_and_preflight_match_openbao() {
     assert_eq!(secret["data"]["options"], json!({"version": "2"}));
     ui(r, "sys/internal/ui/mounts/secret/data/a/b", &[]);
     ui(r, "sys/internal/ui/mounts/cubbyhole", &[]);
+    // An auth mount: OpenBao's `path` is relative to auth/. Gap, reported.
+    ui(
+        r,
+        "sys/internal/ui/mounts/auth/userpass",
+        &[
+            ("/data/path", "auth/ prefix in path"),
+            ("/data/options", "options {} for an auth mount"),
+        ],
+    );
     // The whole list for a token; without one, only mounts listed as unauth.
     ui(
         r,
@@ -478,6 +556,10 @@ fn cli_mounts_and_preflight_match_openbao() {
                 "built-in passthrough headers",
             ),
             ("/data/secret/sys~1", "sys/ is not in Arca's preflight list"),
+            (
+                "/data/auth/userpass~1/options",
+                "options {} for an auth mount",
+            ),
             (
                 "/data/secret/kv1~1/options",
                 "options {} for an unversioned kv mount",
