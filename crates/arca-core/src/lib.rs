@@ -261,6 +261,8 @@ pub struct Core {
     initialized: AtomicBool,
     /// The configured auto-unseal seal; `None` for Shamir.
     seal: Option<Arc<dyn SealWrapper>>,
+    /// The seal being migrated away from (a `disabled` seal block), if any.
+    old_seal: Option<Arc<dyn SealWrapper>>,
 }
 
 /// Current Unix time, the core's single clock seam.
@@ -295,6 +297,20 @@ impl Core {
         registry: Registry,
         seal: Option<Arc<dyn SealWrapper>>,
     ) -> Result<Arc<Core>, CoreError> {
+        Self::with_seals(physical, config, registry, seal, None).await
+    }
+
+    /// As [`Core::with_seal`], with the seal being migrated away from (`old_seal`, from a
+    /// `disabled` seal block). When the stored seal type differs from the configured one,
+    /// the core is in migration: `sys/unseal` needs `migrate: true` and the current
+    /// unseal (Shamir) or recovery (auto-unseal) shares, and moves the root key over.
+    pub async fn with_seals(
+        physical: Arc<dyn Storage>,
+        config: CoreConfig,
+        registry: Registry,
+        seal: Option<Arc<dyn SealWrapper>>,
+        old_seal: Option<Arc<dyn SealWrapper>>,
+    ) -> Result<Arc<Core>, CoreError> {
         let seal_config = SealConfig::load(physical.as_ref()).await?;
         if let (Some(stored), Some(s)) = (seal_config.as_ref(), seal.as_ref())
             && stored.seal_type.name() != s.seal_type()
@@ -307,6 +323,7 @@ impl Core {
         }
         Ok(Arc::new(Core {
             seal,
+            old_seal,
             registry,
             initialized: AtomicBool::new(seal_config.is_some()),
             seal_config: ArcSwapOption::from(seal_config.map(Arc::new)),
@@ -369,6 +386,16 @@ impl Core {
             ha_enabled: false,
             ..LeaderResponse::default()
         })
+    }
+
+    /// Whether the stored seal differs from the configured one (a seal migration waits
+    /// for `sys/unseal` with `migrate: true`).
+    pub fn migration_pending(&self) -> bool {
+        let configured = self.seal.as_ref().map_or("shamir", |s| s.seal_type());
+        self.seal_config
+            .load()
+            .as_deref()
+            .is_some_and(|c| c.seal_type.name() != configured)
     }
 
     /// Whether this core unseals itself through an auto-unseal seal.
@@ -459,7 +486,7 @@ impl Core {
             },
             version: VERSION.to_owned(),
             commit_date: BUILD_DATE.to_owned(),
-            migration: false,
+            migration: sealed && self.migration_pending(),
             cluster_name: unsealed.as_ref().map(|u| u.cluster.name.clone()),
             cluster_id: unsealed.as_ref().map(|u| u.cluster.id.clone()),
             recovery_seal,
@@ -614,8 +641,19 @@ impl Core {
         if !self.is_initialized() {
             return Err(CoreError::invalid("Vault is not initialized"));
         }
-        if req.migrate == Some(true) {
-            return Err(CoreError::invalid("seal migration is not supported yet"));
+        let migrating = self.migration_pending();
+        match (req.migrate == Some(true), migrating) {
+            (true, false) if self.is_sealed() => {
+                return Err(CoreError::invalid(
+                    "migrate option provided but seal migration not in progress",
+                ));
+            }
+            (false, true) if req.reset != Some(true) => {
+                return Err(CoreError::invalid(
+                    "migrate option not provided and seal migration is pending",
+                ));
+            }
+            _ => {}
         }
         let mut progress = self.unseal_progress.lock().await;
         if req.reset == Some(true) {
@@ -650,7 +688,9 @@ impl Core {
         let attempt = std::mem::take(&mut *progress);
         let _guard = self.transition.lock().await;
         let unseal_key = UnsealKey::combine(attempt.shares.shares(), &config)?;
-        if config.seal_type.is_auto() {
+        if migrating {
+            self.migrate_seal(unseal_key, config).await?;
+        } else if config.seal_type.is_auto() {
             // Recovery shares decrypt nothing: once verified, the seal opens the root key.
             unseal_key.verify_recovery(self.physical.as_ref()).await?;
             let seal = self
@@ -666,6 +706,50 @@ impl Core {
             self.open_barrier(root_key, Some(unseal_key)).await?;
         }
         Ok(self.seal_status_locked(&progress))
+    }
+
+    /// Seal migration, at the unseal threshold. Caller holds `transition`.
+    /// Shamir → auto-unseal: the unseal shares become the recovery shares and the root key
+    /// is wrapped by the new seal. Auto-unseal → Shamir: the recovery shares become the
+    /// unseal shares; the old (disabled) seal unwraps the root key one last time.
+    async fn migrate_seal(&self, key: UnsealKey, config: SealConfig) -> Result<(), CoreError> {
+        use arca_storage::TxnOp;
+        let delete = |k: &str| TxnOp::Delete { key: k.to_owned() };
+        match (config.seal_type.is_auto(), self.seal.clone()) {
+            (false, Some(new_seal)) => {
+                let root_key = key.open_root_key(self.physical.as_ref()).await?;
+                let seal_type = SealType::from_name(new_seal.seal_type())
+                    .ok_or_else(|| CoreError::invalid("unsupported seal type"))?;
+                let new_config = config.with_type(seal_type);
+                let mut ops = vec![seal::wrap_root_key(new_seal.as_ref(), &root_key).await?];
+                ops.extend(key.recovery_ops(&new_config)?);
+                ops.push(delete(seal::ROOT_KEY_PATH));
+                self.physical.transaction(ops).await?;
+                self.seal_config.store(Some(Arc::new(new_config)));
+                tracing::info!(to = seal_type.name(), "seal migrated from shamir");
+                self.open_barrier(root_key, None).await
+            }
+            (true, None) => {
+                key.verify_recovery(self.physical.as_ref()).await?;
+                let old = self.old_seal.clone().ok_or_else(|| {
+                    CoreError::invalid(
+                        "the old seal must stay configured, with disabled = \"true\", to migrate away from it",
+                    )
+                })?;
+                let root_key = seal::unwrap_root_key(old.as_ref(), self.physical.as_ref()).await?;
+                let new_config = config.with_type(SealType::Shamir);
+                let mut ops = key.install_ops(&root_key, &new_config)?;
+                ops.push(delete(seal::WRAPPED_ROOT_KEY_PATH));
+                ops.push(delete(seal::RECOVERY_HMAC_PATH));
+                self.physical.transaction(ops).await?;
+                self.seal_config.store(Some(Arc::new(new_config)));
+                tracing::info!(from = config.seal_type.name(), "seal migrated to shamir");
+                self.open_barrier(root_key, Some(key)).await
+            }
+            _ => Err(CoreError::invalid(
+                "migration between two auto-unseal seals is not supported",
+            )),
+        }
     }
 
     /// Opens the barrier with the root key. `unseal_key` is the Shamir key that sealed it

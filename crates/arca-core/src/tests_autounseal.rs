@@ -408,3 +408,116 @@ async fn shamir_core_rejects_recovery_parameters() {
     assert!(!core.seal_status().await.recovery_seal);
     assert!(!core.auto_unseal().await.unwrap());
 }
+
+async fn unseal_migrate(core: &Core, key: &str) -> Result<SealStatus, LogicalError> {
+    core.unseal(UnsealRequest {
+        key: Some(key.to_owned()),
+        migrate: Some(true),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn migrate_shamir_to_transit_and_back() {
+    let storage: Arc<dyn Storage> = Arc::new(InMemStorage::new());
+    let shamir = Core::new(Arc::clone(&storage), CoreConfig::default())
+        .await
+        .unwrap();
+    let resp = shamir
+        .init(InitRequest {
+            secret_shares: Some(3),
+            secret_threshold: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    drop(shamir);
+
+    // Shamir → transit: the node is in migration until unsealed with migrate=true.
+    let seal = FakeSeal::new();
+    let core = core_with(&storage, &seal).await;
+    assert!(core.migration_pending());
+    let st = core.seal_status().await;
+    assert!(st.migration && st.seal_type == "shamir");
+    assert!(!core.auto_unseal().await.unwrap());
+    let err = unseal(&core, &resp.keys[0]).await.unwrap_err();
+    assert_eq!(
+        err.message,
+        "migrate option not provided and seal migration is pending"
+    );
+    unseal_migrate(&core, &resp.keys[0]).await.unwrap();
+    let st = unseal_migrate(&core, &resp.keys[1]).await.unwrap();
+    assert!(!st.sealed && !st.migration);
+    assert_eq!((st.seal_type.as_str(), st.recovery_seal), ("transit", true));
+    assert!(!core.migration_pending());
+    core.handle(req(
+        Operation::Read,
+        "auth/token/lookup-self",
+        &resp.root_token,
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        storage.get(seal::ROOT_KEY_PATH).await.unwrap().is_none(),
+        "the Shamir-sealed root key is gone"
+    );
+
+    // Restart: auto-unseal; the old unseal shares are now the recovery shares.
+    let core = core_with(&storage, &seal).await;
+    assert!(core.auto_unseal().await.unwrap());
+    let err = unseal_migrate(&core, &resp.keys[0]).await;
+    assert!(err.is_ok(), "unsealed: the status is returned");
+
+    // Transit → Shamir: no enabled seal, the transit one kept as the old (disabled) seal.
+    let core = Core::with_seals(
+        Arc::clone(&storage),
+        CoreConfig::default(),
+        Registry::new(),
+        None,
+        Some(Arc::clone(&seal) as Arc<dyn SealWrapper>),
+    )
+    .await
+    .unwrap();
+    assert!(core.migration_pending());
+    unseal_migrate(&core, &resp.keys[2]).await.unwrap();
+    let st = unseal_migrate(&core, &resp.keys[0]).await.unwrap();
+    assert!(!st.sealed);
+    assert_eq!((st.seal_type.as_str(), st.recovery_seal), ("shamir", false));
+    assert!(
+        storage
+            .get(seal::WRAPPED_ROOT_KEY_PATH)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Plain Shamir again: the same shares unseal without the seal.
+    let core = Core::new(Arc::clone(&storage), CoreConfig::default())
+        .await
+        .unwrap();
+    assert!(!core.migration_pending());
+    let err = unseal_migrate(&core, &resp.keys[0]).await.unwrap_err();
+    assert_eq!(
+        err.message,
+        "migrate option provided but seal migration not in progress"
+    );
+    unseal(&core, &resp.keys[1]).await.unwrap();
+    assert!(!unseal(&core, &resp.keys[2]).await.unwrap().sealed);
+}
+
+#[tokio::test]
+async fn migration_away_from_transit_needs_the_old_seal() {
+    let storage: Arc<dyn Storage> = Arc::new(InMemStorage::new());
+    let seal = FakeSeal::new();
+    let resp = init_recovery(&*core_with(&storage, &seal).await, 1, 1).await;
+    let core = Core::new(Arc::clone(&storage), CoreConfig::default())
+        .await
+        .unwrap();
+    let err = unseal_migrate(&core, &resp.recovery_keys[0])
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("disabled"), "{}", err.message);
+    assert!(core.is_sealed());
+}

@@ -314,16 +314,20 @@ pub async fn run(
         allow_audit_log_raw: dev,
     };
     // Dev mode initialises itself with one unseal key: it never uses a configured seal.
-    let seal = if dev {
-        None
+    let seals = if dev {
+        seal::Seals {
+            enabled: None,
+            disabled: None,
+        }
     } else {
         seal::from_config(&config)?
     };
-    let core = Core::with_seal(
+    let core = Core::with_seals(
         storage,
         core_config,
         builtin_registry(),
-        seal.as_ref().map(seal::ConfiguredSeal::wrapper),
+        seals.enabled.as_ref().map(seal::ConfiguredSeal::wrapper),
+        seals.disabled.as_ref().map(seal::ConfiguredSeal::wrapper),
     )
     .await
     .map_err(|e| ServerError::Core(e.to_string()))?;
@@ -372,7 +376,7 @@ pub async fn run(
 
     // Auto-unseal in the background: listeners answer (sealed) while the seal is
     // unreachable, and the core retries with backoff.
-    let seal_tasks: Vec<tokio::task::JoinHandle<()>> = match &seal {
+    let seal_tasks: Vec<tokio::task::JoinHandle<()>> = match &seals.enabled {
         Some(s) => {
             let mut t = vec![tokio::spawn(Arc::clone(&core).auto_unseal_with_retry())];
             t.extend(s.spawn_renewal());

@@ -56,28 +56,34 @@ fn is_disabled(body: &serde_json::Value) -> bool {
     }
 }
 
-/// The seal the configuration asks for: `None` for Shamir (no block, or `seal "shamir"`).
-/// A disabled block (the old seal of a migration) is not used.
-pub(crate) fn from_config(config: &ServerConfig) -> Result<Option<ConfiguredSeal>, ServerError> {
-    let enabled: Vec<_> = config
-        .seals
-        .iter()
-        .filter(|b| !is_disabled(&b.body))
-        .collect();
-    if config.seals.len() > enabled.len() {
+/// The seals the configuration asks for: the enabled one (`None` for Shamir: no block,
+/// or `seal "shamir"`) and the disabled one, the seal a migration moves away from.
+pub(crate) struct Seals {
+    pub(crate) enabled: Option<ConfiguredSeal>,
+    pub(crate) disabled: Option<ConfiguredSeal>,
+}
+
+pub(crate) fn from_config(config: &ServerConfig) -> Result<Seals, ServerError> {
+    let (disabled, enabled): (Vec<_>, Vec<_>) =
+        config.seals.iter().partition(|b| is_disabled(&b.body));
+    if enabled.len() > 1 || disabled.len() > 1 {
+        return Err(ServerError::Config(
+            "at most two seal blocks: the one in use and, for a migration, one with disabled = \"true\"".into(),
+        ));
+    }
+    let seals = Seals {
+        enabled: enabled.first().map(|b| build(b)).transpose()?.flatten(),
+        disabled: disabled.first().map(|b| build(b)).transpose()?.flatten(),
+    };
+    if !disabled.is_empty() {
         tracing::warn!(
-            "a disabled seal block is configured: seal migration is not supported yet; the enabled seal is used"
+            "a disabled seal block is configured: unseal with migrate=true to migrate away from it"
         );
     }
-    let block = match enabled.as_slice() {
-        [] => return Ok(None),
-        [one] => *one,
-        _ => {
-            return Err(ServerError::Config(
-                "only one seal block may be enabled".into(),
-            ));
-        }
-    };
+    Ok(seals)
+}
+
+fn build(block: &arca_config::Block) -> Result<Option<ConfiguredSeal>, ServerError> {
     match block.labels.first().map(String::as_str) {
         Some("shamir") => Ok(None),
         Some("transit") => {

@@ -231,3 +231,116 @@ async fn transit_auto_unseal_across_restarts_and_unsealer_outage() {
     .await;
     assert_eq!((s, b["data"]["value"].clone()), (200, json!("kept")));
 }
+
+/// `arca operator unseal -migrate` over HTTP: a Shamir node moves to the transit seal;
+/// its unseal shares become its recovery shares; restarts then unseal by themselves.
+#[tokio::test]
+async fn migrate_a_shamir_node_to_the_transit_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let unsealer = Server::start(
+        &[
+            "-dev",
+            "-dev-listen-address",
+            "127.0.0.1:0",
+            "-dev-root-token-id",
+            "u-root",
+        ],
+        CLEAN_ENV,
+    );
+    let (s, b) = call(
+        &c,
+        "POST",
+        &unsealer.url("sys/mounts/transit"),
+        Some("u-root"),
+        Some(json!({"type": "transit"})),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, _) = call(
+        &c,
+        "POST",
+        &unsealer.url("transit/keys/autounseal"),
+        Some("u-root"),
+        Some(json!({})),
+    )
+    .await;
+    assert!(s == 200 || s == 204);
+
+    // A Shamir node with data.
+    let shamir_cfg = write_config(dir.path(), "node", "127.0.0.1:0", "");
+    let node = Server::start(&["-config", &shamir_cfg], CLEAN_ENV);
+    let (keys, root) = init(&c, &node, 3, 2).await;
+    unseal(&c, &node, &keys[..2]).await;
+    let (s, _) = call(
+        &c,
+        "PUT",
+        &node.url("sys/raw/migrated/a"),
+        Some(&root),
+        Some(json!({"value": "kept"})),
+    )
+    .await;
+    assert_eq!(s, 204);
+    node.kill9();
+
+    // Restarted with a transit seal: migration pending until unsealed with migrate=true.
+    let seal_block = format!(
+        "seal \"transit\" {{\n  address = \"{}\"\n  token = \"u-root\"\n  key_name = \"autounseal\"\n  mount_path = \"transit/\"\n}}",
+        unsealer.addr
+    );
+    let transit_cfg = write_config(dir.path(), "node", "127.0.0.1:0", &seal_block);
+    let node = Server::start(&["-config", &transit_cfg], CLEAN_ENV);
+    let st = seal_status(&c, &node).await;
+    assert_eq!(
+        (st["sealed"].clone(), st["migration"].clone()),
+        (json!(true), json!(true))
+    );
+    let (s, b) = call(
+        &c,
+        "PUT",
+        &node.url("sys/unseal"),
+        None,
+        Some(json!({"key": keys[0]})),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    for k in &keys[1..3] {
+        let (s, b) = call(
+            &c,
+            "PUT",
+            &node.url("sys/unseal"),
+            None,
+            Some(json!({"key": k, "migrate": true})),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let st = seal_status(&c, &node).await;
+    assert_eq!(
+        (
+            st["sealed"].clone(),
+            st["type"].clone(),
+            st["migration"].clone(),
+            st["t"].clone()
+        ),
+        (json!(false), json!("transit"), json!(false), json!(2))
+    );
+    node.kill9();
+
+    // From now on the node unseals itself, and the old shares are recovery shares.
+    let node = Server::start(&["-config", &transit_cfg], CLEAN_ENV);
+    wait_unsealed(&c, &node, Duration::from_secs(10)).await;
+    let (s, b) = call(
+        &c,
+        "GET",
+        &node.url("sys/raw/migrated/a"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!((s, b["data"]["value"].clone()), (200, json!("kept")));
+    let (s, _) = call(&c, "PUT", &node.url("sys/seal"), Some(&root), None).await;
+    assert_eq!(s, 204);
+    let st = unseal(&c, &node, &[keys[2].clone(), keys[0].clone()]).await;
+    assert_eq!(st["sealed"], json!(false));
+}
