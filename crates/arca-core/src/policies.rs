@@ -99,8 +99,8 @@ impl PolicyStore {
             ));
         }
         let text = decode_policy_text(text);
-        let parsed = arca_acl::parse_policy(&name, &text)
-            .map_err(|e| CoreError::invalid(format!("failed to parse policy: {e}")))?;
+        let parsed =
+            arca_acl::parse_policy(&name, &text).map_err(|e| CoreError::invalid(e.to_string()))?;
         let current = self.read(&name).await?;
         let version = current.as_ref().map_or(0, |p| p.version);
         if let Some(expected) = cas

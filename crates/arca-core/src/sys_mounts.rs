@@ -1,7 +1,6 @@
 //! `sys/mounts`, `sys/auth`, `sys/remount` and `sys/internal/ui/mounts`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use arca_logical::{
     BackendKind, FieldData, LogicalError, Operation, Request, Response, SystemView,
@@ -40,11 +39,17 @@ fn apply_config(
     f: &FieldData<'_>,
     kind: BackendKind,
 ) -> Result<(), CoreError> {
-    let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
-    if let Some(d) = secs(f.duration("default_lease_ttl")?) {
+    // The CLI sends every TTL it was not given as "": that means "leave it as it is".
+    let ttl = |name: &str| -> Result<Option<u64>, CoreError> {
+        match f.raw(name) {
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            _ => Ok(f.duration(name)?.map(|d| d.as_secs())),
+        }
+    };
+    if let Some(d) = ttl("default_lease_ttl")? {
         cfg.default_lease_ttl = d;
     }
-    if let Some(d) = secs(f.duration("max_lease_ttl")?) {
+    if let Some(d) = ttl("max_lease_ttl")? {
         cfg.max_lease_ttl = d;
     }
     if let Some(b) = f.bool("force_no_cache")? {
@@ -180,6 +185,11 @@ pub(crate) async fn handle(
         return None;
     };
     let rest = rest.trim_start_matches('/');
+    // `sys/mounts/auth/<path>/...` addresses the auth mount (`bao auth tune` uses it).
+    let (kind, rest) = match rest.strip_prefix("auth/") {
+        Some(r) if kind == BackendKind::Secrets => (BackendKind::Credential, r),
+        _ => (kind, rest),
+    };
     Some(mounts_endpoint(u, kind, rest, req).await)
 }
 
@@ -249,6 +259,17 @@ async fn mounts_endpoint(
             Ok(done(&f))
         }
         Operation::Delete => {
+            match (kind, rest.trim_matches('/')) {
+                (BackendKind::Secrets, "sys") => {
+                    return Err(CoreError::invalid("cannot unmount \"sys/\""));
+                }
+                (BackendKind::Credential, "token") => {
+                    return Err(CoreError::invalid(
+                        "token credential backend cannot be disabled",
+                    ));
+                }
+                _ => {}
+            }
             if let Some(entry) = u.mounts.disable(kind, rest).await? {
                 let full = match kind {
                     BackendKind::Secrets => entry.path.clone(),

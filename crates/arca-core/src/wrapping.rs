@@ -15,9 +15,6 @@ use serde_json::{Map, Value};
 
 use crate::{CoreError, TokenEntry, Unsealed};
 
-/// Wrap TTL used by `sys/wrapping/wrap` when the client sends none.
-const DEFAULT_WRAP_TTL: Duration = Duration::from_secs(300);
-
 #[derive(Serialize, Deserialize)]
 struct Wrapped {
     response: Value,
@@ -186,10 +183,9 @@ async fn handle_op(
             .await
         }
         "wrap" => {
-            if req.data.is_empty() {
-                return Err(CoreError::invalid("empty request body"));
-            }
-            let ttl = req.wrap_ttl.unwrap_or(DEFAULT_WRAP_TTL);
+            let ttl = req.wrap_ttl.ok_or_else(|| {
+                CoreError::invalid("endpoint requires response wrapping to be used")
+            })?;
             let resp = Response::with_data(req.data.clone());
             wrap(u, &req.id, "sys/wrapping/wrap", ttl, resp).await
         }

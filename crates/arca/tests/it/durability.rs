@@ -1,6 +1,6 @@
 //! An acknowledged write survives `kill -9`.
 //!
-//! Writers store numbered values through `sys/raw` while the server is killed with
+//! Writers store numbered KV v2 secrets while the server is killed with
 //! SIGKILL at random moments; after each restart and unseal every acknowledged value
 //! must be present and intact. The negative control runs the same harness with the
 //! test-only switch that acknowledges before the commit, and must see losses: proof that
@@ -73,6 +73,17 @@ async fn run(cycles: usize, envs: &[(&str, &str)], stop_on_loss: bool, seed: u64
         }
         let st = unseal(&c, &server, &keys).await;
         assert_eq!(st["sealed"], false);
+        if cycle == 0 {
+            let (s, b) = call(
+                &c,
+                "POST",
+                &server.url("sys/mounts/secret"),
+                Some(&root),
+                Some(json!({"type": "kv", "options": {"version": "2"}})),
+            )
+            .await;
+            assert_eq!(s, 204, "{b}");
+        }
 
         // Verify everything acknowledged so far.
         let snapshot: Vec<u64> = acked.lock().await.keys().copied().collect();
@@ -80,14 +91,14 @@ async fn run(cycles: usize, envs: &[(&str, &str)], stop_on_loss: bool, seed: u64
             let mut set = tokio::task::JoinSet::new();
             for &n in chunk {
                 let c = c.clone();
-                let url = server.url(&format!("sys/raw/dur/{n:08}"));
+                let url = server.url(&format!("secret/data/dur/{n:08}"));
                 let root = root.clone();
                 set.spawn(async move { (n, call(&c, "GET", &url, Some(&root), None).await) });
             }
             while let Some(res) = set.join_next().await {
                 let (n, (status, body)) = res.unwrap();
                 match status {
-                    200 if body["data"]["value"] == json!(value_of(n)) => {}
+                    200 if body["data"]["data"]["value"] == json!(value_of(n)) => {}
                     200 => outcome.corrupt.push(n),
                     404 => outcome.lost.push(n),
                     other => panic!("unexpected status {other} reading {n}: {body}"),
@@ -105,7 +116,7 @@ async fn run(cycles: usize, envs: &[(&str, &str)], stop_on_loss: bool, seed: u64
         let mut writers = Vec::new();
         for _ in 0..WRITERS {
             let c = c.clone();
-            let base = server.url("sys/raw/dur/");
+            let base = server.url("secret/data/dur/");
             let root = root.clone();
             let acked = Arc::clone(&acked);
             let next = Arc::clone(&next);
@@ -115,11 +126,11 @@ async fn run(cycles: usize, envs: &[(&str, &str)], stop_on_loss: bool, seed: u64
                     let resp = c
                         .put(format!("{base}{n:08}"))
                         .header("X-Vault-Token", &root)
-                        .json(&json!({"value": value_of(n)}))
+                        .json(&json!({"data": {"value": value_of(n)}}))
                         .send()
                         .await;
                     match resp {
-                        Ok(r) if r.status().as_u16() == 204 => {
+                        Ok(r) if r.status().as_u16() == 200 => {
                             acked.lock().await.insert(n, ());
                         }
                         // The server died mid-request: this write was never acknowledged.
