@@ -45,8 +45,9 @@ struct Args {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     ready_timeout: Duration,
     /// Concurrent clients, comma separated; each client is one keep-alive connection.
-    #[arg(long, default_value = "1,16", value_delimiter = ',')]
-    concurrency: Vec<usize>,
+    /// Default: each scenario's own list (see scenarios.rs); given, it applies to every scenario.
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
     /// Scenario names to run, comma separated (default: all).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
@@ -70,7 +71,7 @@ fn main() -> Result<()> {
 
 async fn async_main(args: Args) -> Result<()> {
     let scenarios = select_scenarios(&args.scenarios)?;
-    if args.concurrency.contains(&0) {
+    if args.concurrency.as_ref().is_some_and(|c| c.contains(&0)) {
         bail!("--concurrency values must be at least 1");
     }
     let workdir = tempfile::Builder::new()
@@ -141,8 +142,11 @@ async fn async_main(args: Args) -> Result<()> {
         idle_wait: args.idle_wait,
         client_threads: args.client_threads.max(1),
     };
-    let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
-    let md = report::render(&meta, &reports, &names, &args.concurrency);
+    let plan: Vec<(&str, &[usize])> = scenarios
+        .iter()
+        .map(|s| (s.name, client_counts(s, &args)))
+        .collect();
+    let md = report::render(&meta, &reports, &plan);
     print!("{md}");
     if let Some(out) = &args.out {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -182,7 +186,7 @@ async fn measure_server(
     let mut runs = Vec::new();
     for scenario in scenarios {
         let setup = run_setup(&server, scenario).await;
-        for &clients in &args.concurrency {
+        for &clients in client_counts(scenario, args) {
             let result = match &setup {
                 Err(e) => Err(format!("setup failed: {e:#}")),
                 Ok(()) => {
@@ -241,6 +245,11 @@ async fn measure_server(
         peak_rss_kib,
         runs,
     }
+}
+
+/// The client counts to run `scenario` at: `--concurrency` if given, else the scenario's own.
+fn client_counts<'a>(scenario: &'a Scenario, args: &'a Args) -> &'a [usize] {
+    args.concurrency.as_deref().unwrap_or(scenario.clients)
 }
 
 async fn run_setup(server: &RunningServer, scenario: &Scenario) -> Result<()> {
@@ -364,6 +373,18 @@ mod tests {
     }
 
     #[test]
+    fn client_counts_default_per_scenario_and_flag_overrides() {
+        let tokens = select_scenarios(&["token/lookup-self".into()]).unwrap()[0];
+        let kv = select_scenarios(&["kv/get".into()]).unwrap()[0];
+        let a = Args::try_parse_from(["arca-bench"]).unwrap();
+        assert_eq!(client_counts(&tokens, &a), &[1, 16, 64]);
+        assert_eq!(client_counts(&kv, &a), &[1, 16]);
+        let a = Args::try_parse_from(["arca-bench", "--concurrency", "4"]).unwrap();
+        assert_eq!(client_counts(&tokens, &a), &[4]);
+        assert_eq!(client_counts(&kv, &a), &[4]);
+    }
+
+    #[test]
     fn cli_parses_documented_invocation() {
         let a = Args::try_parse_from([
             "arca-bench",
@@ -379,7 +400,7 @@ mod tests {
             "bench/results/x.md",
         ])
         .unwrap();
-        assert_eq!(a.concurrency, vec![1, 16]);
+        assert_eq!(a.concurrency, Some(vec![1, 16]));
         assert_eq!(a.duration, Duration::from_secs(10));
     }
 }

@@ -60,12 +60,7 @@ const NA: &str = "n/a";
 /// Share of its threads' capacity above which the load generator, not the server, limits throughput.
 const SATURATED: f64 = 0.9;
 
-pub fn render(
-    meta: &Meta,
-    servers: &[ServerReport],
-    scenarios: &[&str],
-    concurrency: &[usize],
-) -> String {
+pub fn render(meta: &Meta, servers: &[ServerReport], scenarios: &[(&str, &[usize])]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# arca-bench, {}\n", meta.date);
     let _ = writeln!(out, "- machine: {}", meta.machine);
@@ -123,7 +118,7 @@ pub fn render(
     header(&mut out, "scenario", cols.into_iter());
     let mut failures = Vec::new();
     let mut saturated = Vec::new();
-    for scenario in scenarios {
+    for &(scenario, concurrency) in scenarios {
         for &clients in concurrency {
             let cells = |f: &dyn Fn(&RunResult) -> String| -> Vec<String> {
                 servers
@@ -273,7 +268,7 @@ mod tests {
             }],
         };
         let arca = ServerReport::not_measured("arca", None, "no binary\nmore".into());
-        let md = render(&meta(), &[arca, bao], &["sys/health"], &[1]);
+        let md = render(&meta(), &[arca, bao], &[("sys/health", &[1])]);
         assert!(
             md.contains("| startup to ready (ms) | n/a | 1234.0 |"),
             "{md}"
