@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use arca_barrier::RotationConfig;
-use arca_logical::{LogicalError, Operation, Request, Response};
+use arca_logical::{FieldData, LogicalError, Operation, Request, Response};
 use arca_storage::Storage;
-use arca_types::{duration, field};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
@@ -28,82 +27,14 @@ const MIN_ROTATION_OPERATIONS: u64 = 1_000_000;
 const MAX_ROTATION_OPERATIONS: u64 = 3_865_470_566;
 const MIN_ROTATION_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
-/// Typed access to request fields with Vault's leniency; remembers which fields were
-/// read so the rest can be reported as ignored.
-pub(crate) struct Fields<'a> {
-    data: &'a Map<String, Value>,
-    used: Vec<&'static str>,
-}
-
-impl<'a> Fields<'a> {
-    pub(crate) fn new(data: &'a Map<String, Value>) -> Self {
-        Self {
-            data,
-            used: Vec::new(),
-        }
+/// Whether a list-like field was sent with something in it (PGP keys: refused when given).
+fn list_nonempty(f: &FieldData<'_>, name: &str) -> bool {
+    match f.raw(name) {
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+        None => false,
     }
-
-    fn get(&mut self, name: &'static str) -> Option<&'a Value> {
-        self.used.push(name);
-        self.data.get(name).filter(|v| !v.is_null())
-    }
-
-    pub(crate) fn string(&mut self, name: &'static str) -> Result<Option<String>, CoreError> {
-        self.get(name)
-            .map(|v| field::as_string(v).map_err(|e| bad_field(name, &e)))
-            .transpose()
-    }
-
-    pub(crate) fn bool(&mut self, name: &'static str) -> Result<Option<bool>, CoreError> {
-        self.get(name)
-            .map(|v| field::as_bool(v).map_err(|e| bad_field(name, &e)))
-            .transpose()
-    }
-
-    pub(crate) fn u64(&mut self, name: &'static str) -> Result<Option<u64>, CoreError> {
-        self.get(name)
-            .map(|v| field::as_u64(v).map_err(|e| bad_field(name, &e)))
-            .transpose()
-    }
-
-    pub(crate) fn duration(&mut self, name: &'static str) -> Result<Option<Duration>, CoreError> {
-        self.get(name)
-            .map(|v| duration::parse_duration_value(v).map_err(|e| bad_field(name, &e)))
-            .transpose()
-    }
-
-    pub(crate) fn list_nonempty(&mut self, name: &'static str) -> bool {
-        match self.get(name) {
-            Some(Value::Array(a)) => !a.is_empty(),
-            Some(Value::String(s)) => !s.is_empty(),
-            Some(_) => true,
-            None => false,
-        }
-    }
-
-    /// `Endpoint ignored these unrecognized parameters: [...]`, as Vault warns.
-    pub(crate) fn warnings(&self) -> Vec<String> {
-        let unknown: Vec<&str> = self
-            .data
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !self.used.contains(k))
-            .collect();
-        if unknown.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "Endpoint ignored these unrecognized parameters: [{}]",
-                unknown.join(" ")
-            )]
-        }
-    }
-}
-
-fn bad_field(name: &str, err: &dyn std::fmt::Display) -> CoreError {
-    CoreError::invalid(format!(
-        "error converting input for field \"{name}\": {err}"
-    ))
 }
 
 fn to_map<T: Serialize>(value: &T) -> Result<Map<String, Value>, CoreError> {
@@ -113,7 +44,7 @@ fn to_map<T: Serialize>(value: &T) -> Result<Map<String, Value>, CoreError> {
     }
 }
 
-fn data_response(data: Map<String, Value>, fields: &Fields<'_>) -> Response {
+fn data_response(data: Map<String, Value>, fields: &FieldData<'_>) -> Response {
     Response {
         data: Some(data),
         warnings: fields.warnings(),
@@ -123,7 +54,7 @@ fn data_response(data: Map<String, Value>, fields: &Fields<'_>) -> Response {
 
 /// A write with nothing to return stays a 204: Vault only attaches the ignored-parameter
 /// warning to responses that have a body.
-fn empty_response(_fields: &Fields<'_>) -> Response {
+fn empty_response(_fields: &FieldData<'_>) -> Response {
     Response::default()
 }
 
@@ -221,7 +152,7 @@ pub(crate) async fn handle(
             .map_err(CoreError::Client);
     }
     let op = req.operation;
-    let mut f = Fields::new(&req.data);
+    let f = req.fields();
     match path.trim_end_matches('/') {
         "seal" => {
             if !is_write(op) {
@@ -305,7 +236,7 @@ pub(crate) async fn handle(
                 let shares = f.u64("secret_shares")?;
                 let threshold = f.u64("secret_threshold")?;
                 let verify = f.bool("require_verification")?.unwrap_or(false);
-                let pgp = f.list_nonempty("pgp_keys");
+                let pgp = list_nonempty(&f, "pgp_keys");
                 let backup = f.bool("backup")?.unwrap_or(false);
                 let status = core
                     .rekey_init(shares, threshold, verify, pgp || backup)
@@ -322,14 +253,14 @@ pub(crate) async fn handle(
             if !is_write(op) {
                 return Err(unsupported_op());
             }
-            let (key, nonce) = key_and_nonce(&mut f)?;
+            let (key, nonce) = key_and_nonce(&f)?;
             let resp = core.rekey_update(&key, &nonce).await?;
             Ok(data_response(to_map(&resp)?, &f))
         }
         "rotate/root/verify" => match op {
             Operation::Read => Ok(data_response(core.rekey_verify_status().await?, &f)),
             op if is_write(op) => {
-                let (key, nonce) = key_and_nonce(&mut f)?;
+                let (key, nonce) = key_and_nonce(&f)?;
                 Ok(data_response(core.rekey_verify(&key, &nonce).await?, &f))
             }
             Operation::Delete => {
@@ -359,7 +290,7 @@ pub(crate) async fn handle(
             if !is_write(op) {
                 return Err(unsupported_op());
             }
-            let (key, nonce) = key_and_nonce(&mut f)?;
+            let (key, nonce) = key_and_nonce(&f)?;
             let status = core.generate_root_update(&key, &nonce).await?;
             Ok(data_response(to_map(&status)?, &f))
         }
@@ -371,13 +302,13 @@ pub(crate) async fn handle(
                 .strip_prefix("raw")
                 .unwrap_or_default()
                 .trim_start_matches('/');
-            raw(u, key, op, &mut f).await
+            raw(u, key, op, &f).await
         }
         _ => Err(unsupported_path()),
     }
 }
 
-fn key_and_nonce(f: &mut Fields<'_>) -> Result<(String, String), CoreError> {
+fn key_and_nonce(f: &FieldData<'_>) -> Result<(String, String), CoreError> {
     let key = f
         .string("key")?
         .ok_or_else(|| CoreError::invalid("'key' must be specified"))?;
@@ -390,7 +321,7 @@ async fn raw(
     u: &Unsealed,
     key: &str,
     op: Operation,
-    f: &mut Fields<'_>,
+    f: &FieldData<'_>,
 ) -> Result<Response, CoreError> {
     if RAW_PROTECTED
         .iter()

@@ -2,12 +2,11 @@
 //! init, seal-status, unseal, health, leader; plus the legacy unauthenticated rekey and
 //! generate-root endpoints, which [`crate::legacy`] serves when a listener enables them.
 
-use arca_logical::LogicalError;
+use arca_logical::{FieldData, LogicalError};
 use arca_types::field;
 use arca_types::json::Map;
 use arca_types::sys::{InitRequest, InitStatus, UnsealRequest};
 use http::{Method, StatusCode};
-use serde_json::Value;
 
 use crate::{
     ApiError, AppState, Decoded, bad_request, error_response, json_response, logical_error,
@@ -23,40 +22,26 @@ fn is_write(m: &Method) -> bool {
     m == Method::PUT || m == Method::POST
 }
 
+// The bare endpoints decode their fields with the same lenient rules and messages as every
+// logical endpoint (`FieldData`); only the error type differs.
+fn field_error(e: LogicalError) -> ApiError {
+    ApiError::bad_request(e.message)
+}
+
 pub(crate) fn opt_u64(data: &Map, name: &str) -> Result<Option<u64>, ApiError> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => field::as_u64(v).map(Some).map_err(|e| {
-            ApiError::bad_request(format!("error converting input for field \"{name}\": {e}"))
-        }),
-    }
+    FieldData::new(data).u64(name).map_err(field_error)
 }
 
 pub(crate) fn opt_string(data: &Map, name: &str) -> Result<Option<String>, ApiError> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => field::as_string(v).map(Some).map_err(|e| {
-            ApiError::bad_request(format!("error converting input for field \"{name}\": {e}"))
-        }),
-    }
+    FieldData::new(data).string(name).map_err(field_error)
 }
 
 pub(crate) fn opt_bool(data: &Map, name: &str) -> Result<Option<bool>, ApiError> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => field::as_bool(v).map(Some).map_err(|e| {
-            ApiError::bad_request(format!("error converting input for field \"{name}\": {e}"))
-        }),
-    }
+    FieldData::new(data).bool(name).map_err(field_error)
 }
 
 pub(crate) fn opt_string_list(data: &Map, name: &str) -> Result<Option<Vec<String>>, ApiError> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => field::as_string_list(v).map(Some).map_err(|e| {
-            ApiError::bad_request(format!("error converting input for field \"{name}\": {e}"))
-        }),
-    }
+    FieldData::new(data).string_list(name).map_err(field_error)
 }
 
 /// Handles `d` if it is a bare endpoint; `None` sends it on to the logical pipeline.
