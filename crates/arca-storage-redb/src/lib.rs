@@ -240,6 +240,8 @@ fn commit_ops(
     let mut txn = db.begin_write().map_err(backend)?;
     txn.set_durability(durability).map_err(backend)?;
     txn.set_two_phase_commit(two_phase);
+    // An empty batch is a flush (it makes earlier non-durable commits durable): always commit it.
+    let mut changed = ensure_table || ops.is_empty();
     if ensure_table || !ops.is_empty() {
         let mut table = txn.open_table(DATA).map_err(backend)?;
         for op in ops {
@@ -248,12 +250,18 @@ fn commit_ops(
                     table
                         .insert(key.as_str(), value.as_slice())
                         .map_err(backend)?;
+                    changed = true;
                 }
                 TxnOp::Delete { key } => {
-                    table.remove(key.as_str()).map_err(backend)?;
+                    changed |= table.remove(key.as_str()).map_err(backend)?.is_some();
                 }
             }
         }
+    }
+    // Deleting keys that are not there changes nothing: skip the commit and its fsync
+    // (revoking a token deletes several records that usually do not exist).
+    if !changed {
+        return txn.abort().map_err(backend);
     }
     // On any error above, dropping `txn` aborts it: nothing is applied.
     txn.commit().map_err(backend)
