@@ -86,8 +86,8 @@ fn audit_devices(config: &ServerConfig) -> Result<Vec<arca_core::AuditDeviceConf
     Ok(out)
 }
 
-/// Command-line options of `arca server`.
-#[derive(Debug, Clone, Default)]
+/// Command-line options of `arca server`. `Debug` hides the dev root token id.
+#[derive(Clone, Default)]
 pub struct ServerOptions {
     /// `-config` files or directories, in order.
     pub config_paths: Vec<PathBuf>,
@@ -97,6 +97,20 @@ pub struct ServerOptions {
     pub dev_root_token_id: Option<String>,
     /// `-dev-listen-address`.
     pub dev_listen_address: Option<String>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("config_paths", &self.config_paths)
+            .field("dev", &self.dev)
+            .field(
+                "dev_root_token_id",
+                &self.dev_root_token_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("dev_listen_address", &self.dev_listen_address)
+            .finish()
+    }
 }
 
 /// Why the server could not start. The message names the file or setting at fault.
