@@ -68,6 +68,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "arca-types",
             "arca-crypto",
             "arca-acl",
+            // Shares the CIDR rules with the auth methods.
+            "arca-auth-common",
         ],
     ),
     (

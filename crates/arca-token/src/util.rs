@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use arca_auth_common::cidr;
+
 use crate::TokenError;
 
 /// Policies no token may carry (they are attached internally, to wrapping tokens).
@@ -89,95 +91,17 @@ pub(crate) fn contains_glob(patterns: &[String], value: &str) -> bool {
     patterns.iter().any(|p| glob_match(p, value))
 }
 
-/// A parsed CIDR block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    /// Parses `10.0.0.0/8`, `127.0.0.1` (a /32), `::1` or `fd00::/8`.
-    pub(crate) fn parse(s: &str) -> Option<Cidr> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => {
-                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?))
-            }
-            None => (s.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Cidr { addr, prefix })
-    }
-
-    /// Whether `ip` lies inside the block. IPv4-mapped IPv6 clients match IPv4 blocks.
-    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl std::fmt::Display for Cidr {
-    // A single host is shown without its prefix length, as Vault shows it back.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let full = if self.addr.is_ipv4() { 32 } else { 128 };
-        if self.prefix == full {
-            write!(f, "{}", self.addr)
-        } else {
-            write!(f, "{}/{}", self.addr, self.prefix)
-        }
-    }
-}
-
-/// Validates CIDR blocks and returns them in canonical form.
+/// Validates CIDR blocks and returns them in canonical form (the rules every auth method
+/// shares, in `arca_auth_common::cidr`).
 pub(crate) fn normalize_cidrs(list: &[String], field: &str) -> Result<Vec<String>, TokenError> {
-    list.iter()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            Cidr::parse(s)
-                .map(|c| c.to_string())
-                .ok_or_else(|| TokenError::Invalid(format!("invalid CIDR block in \"{field}\"")))
-        })
-        .collect()
+    cidr::canonical(list)
+        .ok_or_else(|| TokenError::Invalid(format!("invalid CIDR block in \"{field}\"")))
 }
 
 /// Whether a client at `remote` may use a token bound to `cidrs` (an empty list binds
 /// nothing; an unknown client address never matches a non-empty list).
 pub(crate) fn cidrs_allow(cidrs: &[String], remote: Option<IpAddr>) -> bool {
-    if cidrs.is_empty() {
-        return true;
-    }
-    let Some(ip) = remote else {
-        return false;
-    };
-    cidrs
-        .iter()
-        .filter_map(|c| Cidr::parse(c))
-        .any(|c| c.contains(ip))
+    cidr::remote_allowed(cidrs, remote)
 }
 
 /// The inputs of Vault's `CalculateTTL`, in whole seconds (0 = unset).
@@ -350,6 +274,7 @@ pub(crate) fn token_display_name(name: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use arca_auth_common::cidr::Cidr;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| (*x).to_owned()).collect()
