@@ -42,6 +42,15 @@
 //! transaction is built. A version 1 backend created over version 2 data sees nothing (the
 //! core refuses downgrades anyway).
 //!
+//! # Size limit
+//!
+//! A secret (a v1 entry, or one v2 version, as stored JSON) may be at most
+//! [`DEFAULT_MAX_ENTRY_SIZE`] bytes, or the mount option `max_entry_size` (bytes). A larger
+//! write, or a patch whose result is larger, is refused with 413 before anything is stored.
+//! The HTTP body limit (32 MiB) is far above what a secret should be; the default matches
+//! OpenBao's raft `max_entry_size`, so a write that would fail on OpenBao's production
+//! storage fails here too, with a clear message.
+//!
 //! Stored values are secrets: they never appear in logs, errors or `Debug` output.
 //!
 //! Architecture invariant: this crate depends only on the plug-in SDK (`arca-logical`), the
@@ -86,12 +95,17 @@ pub enum KvError {
     /// `options.version` is neither 1 nor 2.
     #[error("unsupported kv version: the version option must be \"1\" or \"2\"")]
     UnsupportedVersion,
+    /// `options.max_entry_size` is not a positive integer.
+    #[error("invalid kv option max_entry_size: expected a positive number of bytes")]
+    InvalidMaxEntrySize,
 }
 
 impl From<KvError> for LogicalError {
     fn from(e: KvError) -> Self {
         match e {
-            KvError::UnsupportedVersion => LogicalError::invalid(e.to_string()),
+            KvError::UnsupportedVersion | KvError::InvalidMaxEntrySize => {
+                LogicalError::invalid(e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "kv engine failure");
                 LogicalError::internal()
@@ -114,14 +128,48 @@ impl Factory for KvFactory {
     }
 
     fn create(&self, config: BackendConfig) -> LogicalResult<Arc<dyn Backend>> {
+        let max_entry_size = match config.options.get("max_entry_size").map(String::as_str) {
+            None | Some("") => DEFAULT_MAX_ENTRY_SIZE,
+            Some(s) => s
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(KvError::InvalidMaxEntrySize)?,
+        };
         match config.options.get("version").map(String::as_str) {
-            None | Some("") | Some("1") => {
-                Ok(Arc::new(v1::KvV1::new(config.storage, config.system)))
-            }
-            Some("2") => Ok(Arc::new(v2::KvV2::new(config.storage, config.system)?)),
+            None | Some("") | Some("1") => Ok(Arc::new(v1::KvV1::new(
+                config.storage,
+                config.system,
+                max_entry_size,
+            ))),
+            Some("2") => Ok(Arc::new(v2::KvV2::new(
+                config.storage,
+                config.system,
+                max_entry_size,
+            )?)),
             Some(_) => Err(KvError::UnsupportedVersion.into()),
         }
     }
+}
+
+/// The largest stored secret (v1 entry or v2 version, as JSON) by default: 1 MiB, OpenBao's
+/// raft `max_entry_size`. The mount option `max_entry_size` overrides it.
+pub const DEFAULT_MAX_ENTRY_SIZE: usize = 1024 * 1024;
+
+/// Refuses an encoded secret larger than the mount allows (413). The message gives sizes,
+/// never content.
+pub(crate) fn check_entry_size(encoded: &[u8], max: usize) -> LogicalResult<()> {
+    if encoded.len() <= max {
+        return Ok(());
+    }
+    Err(LogicalError::new(
+        arca_logical::ErrorKind::PayloadTooLarge,
+        format!(
+            "secret too large: {} bytes as stored, the mount allows at most {max} (mount option max_entry_size)",
+            encoded.len()
+        ),
+    ))
 }
 
 /// Every key below `folder` (empty or ending in `/`), recursively, relative to `folder`,

@@ -9,7 +9,7 @@ use arca_storage::{Storage, TxnOp};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::{KvError, V1_PREFIX, as_folder, list_response, scan};
+use crate::{KvError, V1_PREFIX, as_folder, check_entry_size, list_response, scan};
 
 fn entry_key(path: &str) -> String {
     format!("{V1_PREFIX}{path}")
@@ -19,11 +19,20 @@ fn entry_key(path: &str) -> String {
 pub(crate) struct KvV1 {
     storage: Arc<dyn Storage>,
     system: Arc<dyn SystemView>,
+    max_entry_size: usize,
 }
 
 impl KvV1 {
-    pub(crate) fn new(storage: Arc<dyn Storage>, system: Arc<dyn SystemView>) -> Self {
-        Self { storage, system }
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        system: Arc<dyn SystemView>,
+        max_entry_size: usize,
+    ) -> Self {
+        Self {
+            storage,
+            system,
+            max_entry_size,
+        }
     }
 
     async fn read(&self, path: &str) -> LogicalResult<Option<Response>> {
@@ -68,6 +77,7 @@ impl KvV1 {
             return Err(LogicalError::invalid("missing data fields"));
         }
         let value = serde_json::to_vec(&req.data).map_err(|_| KvError::Encode("secret"))?;
+        check_entry_size(&value, self.max_entry_size)?;
         self.storage
             .transaction(vec![TxnOp::Put {
                 key: entry_key(path),

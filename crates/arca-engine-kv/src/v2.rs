@@ -21,7 +21,7 @@ use tokio::sync::{Mutex, RwLock};
 use crate::merge::merge_patch;
 use crate::model::{KeyMetadata, MountConfig, deletion_time, subkeys};
 use crate::timefmt::unix_nanos;
-use crate::{KvError, V1_PREFIX, as_folder, list_response, scan};
+use crate::{KvError, V1_PREFIX, as_folder, check_entry_size, list_response, scan};
 
 const CONFIG_KEY: &str = "config";
 const METADATA_PREFIX: &str = "metadata/";
@@ -64,6 +64,8 @@ pub(crate) struct KvV2 {
     layout_ready: AtomicBool,
     /// Serialises the layout check and upgrade, and mount config writes.
     mount_lock: Mutex<()>,
+    /// Largest stored version, in bytes of JSON.
+    max_entry_size: usize,
 }
 
 fn build_paths() -> Result<PathTable<Route>, KvError> {
@@ -137,7 +139,8 @@ fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String,
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// `options.cas`: `None` when absent.
+/// `options.cas`: `None` when absent. A boolean is refused although OpenBao reads `true`
+/// as 1: a check-and-set against "version 1" nobody meant is worse than a 400.
 fn parse_cas(f: &FieldData<'_>) -> LogicalResult<Option<i64>> {
     let options = match f.raw("options") {
         None => return Ok(None),
@@ -146,6 +149,9 @@ fn parse_cas(f: &FieldData<'_>) -> LogicalResult<Option<i64>> {
     };
     match options.get("cas") {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(_)) => Err(LogicalError::invalid(
+            "error parsing check-and-set parameter",
+        )),
         Some(v) => field::as_i64(v)
             .map(Some)
             .map_err(|_| LogicalError::invalid("error parsing check-and-set parameter")),
@@ -195,6 +201,17 @@ fn parse_versions(f: &FieldData<'_>) -> LogicalResult<Vec<i64>> {
         Some(v) => one(v, &mut out)?,
     }
     Ok(out)
+}
+
+/// `version` of a read: absent or 0 is the latest (as in OpenBao, and ESO sends `0`); a
+/// negative number is refused where OpenBao silently reads the latest.
+fn parse_read_version(f: &FieldData<'_>) -> LogicalResult<Option<u64>> {
+    match f.i64("version")? {
+        None | Some(0) => Ok(None),
+        Some(v) => u64::try_from(v)
+            .map(Some)
+            .map_err(|_| field_error("version", "must be 0 (the latest) or a positive integer")),
+    }
 }
 
 /// A non-negative integer field that must fit in 32 bits (`max_versions`).
@@ -429,6 +446,7 @@ impl KvV2 {
     pub(crate) fn new(
         storage: Arc<dyn Storage>,
         system: Arc<dyn SystemView>,
+        max_entry_size: usize,
     ) -> Result<Self, KvError> {
         Ok(Self {
             storage,
@@ -437,6 +455,7 @@ impl KvV2 {
             locks: (0..LOCK_STRIPES).map(|_| RwLock::new(())).collect(),
             layout_ready: AtomicBool::new(false),
             mount_lock: Mutex::new(()),
+            max_entry_size,
         })
     }
 
@@ -601,15 +620,12 @@ impl KvV2 {
     // ---- data ----
 
     async fn data_read(&self, req: &Request, path: &str) -> LogicalResult<Option<Response>> {
-        let (version, warnings) = parse_fields(req, |f| f.i64("version"))?;
+        let (version, warnings) = parse_fields(req, parse_read_version)?;
         let _guard = self.lock(path).read().await;
         let Some(meta) = self.load_meta(path).await? else {
             return Ok(None);
         };
-        let n = match version {
-            Some(v) if v > 0 => v.unsigned_abs(),
-            _ => meta.current_version,
-        };
+        let n = version.unwrap_or(meta.current_version);
         let Some(vm) = meta.versions.get(&n) else {
             return Ok(None);
         };
@@ -644,10 +660,12 @@ impl KvV2 {
         let deletion = deletion_time(now, config, &meta);
         let dropped = meta.add_version(now, deletion, config.max_versions);
         let n = meta.current_version;
+        let value = encode(data, "version")?;
+        check_entry_size(&value, self.max_entry_size)?;
         let mut ops = vec![
             TxnOp::Put {
                 key: version_key(path, n),
-                value: encode(data, "version")?,
+                value,
             },
             TxnOp::Put {
                 key: meta_key(path),
@@ -762,10 +780,13 @@ impl KvV2 {
                 "No version number provided"
             }));
         }
+        // Version numbers start at 1. OpenBao ignores 0 and negative numbers (a 204 that
+        // did nothing); a clear 400 tells the caller its request was wrong.
         let versions: Vec<u64> = versions
             .into_iter()
-            .filter_map(|v| u64::try_from(v).ok())
-            .collect();
+            .map(|v| u64::try_from(v).ok().filter(|n| *n > 0))
+            .collect::<Option<_>>()
+            .ok_or_else(|| field_error("versions", "version numbers must be positive integers"))?;
         let _guard = self.lock(path).write().await;
         let Some(mut meta) = self.load_meta(path).await? else {
             return Ok(None);
@@ -973,15 +994,12 @@ impl KvV2 {
 
     async fn subkeys_read(&self, req: &Request, path: &str) -> LogicalResult<Option<Response>> {
         let ((depth, version), warnings) =
-            parse_fields(req, |f| Ok((f.i64("depth")?, f.i64("version")?)))?;
+            parse_fields(req, |f| Ok((f.i64("depth")?, parse_read_version(f)?)))?;
         let _guard = self.lock(path).read().await;
         let Some(meta) = self.load_meta(path).await? else {
             return Ok(None);
         };
-        let n = match version {
-            Some(v) if v > 0 => v.unsigned_abs(),
-            _ => meta.current_version,
-        };
+        let n = version.unwrap_or(meta.current_version);
         let Some(vm) = meta.versions.get(&n) else {
             return Ok(None);
         };
