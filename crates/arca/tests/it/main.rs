@@ -26,6 +26,7 @@ mod compat_wrapping;
 mod config;
 mod database_cli;
 mod durability;
+mod kv_bad_input;
 mod least_privilege;
 mod locked_users;
 mod password_policies;
