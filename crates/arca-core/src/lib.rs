@@ -263,6 +263,9 @@ pub struct Core {
     seal: Option<Arc<dyn SealWrapper>>,
     /// The seal being migrated away from (a `disabled` seal block), if any.
     old_seal: Option<Arc<dyn SealWrapper>>,
+    /// Set once a migration between two seals of the same type (transit → transit) is done
+    /// in this process: the stored type cannot tell it apart from a pending one.
+    same_type_migrated: AtomicBool,
 }
 
 /// Current Unix time, the core's single clock seam.
@@ -324,6 +327,7 @@ impl Core {
         Ok(Arc::new(Core {
             seal,
             old_seal,
+            same_type_migrated: AtomicBool::new(false),
             registry,
             initialized: AtomicBool::new(seal_config.is_some()),
             seal_config: ArcSwapOption::from(seal_config.map(Arc::new)),
@@ -388,14 +392,24 @@ impl Core {
         })
     }
 
-    /// Whether the stored seal differs from the configured one (a seal migration waits
-    /// for `sys/unseal` with `migrate: true`).
+    /// Whether a seal migration waits for `sys/unseal` with `migrate: true`: the stored
+    /// seal differs from the configured one, or (as Vault does for two auto-unseal seals of
+    /// one type, e.g. another transit key or server) a disabled seal block of the stored
+    /// type sits beside an enabled auto-unseal seal.
     pub fn migration_pending(&self) -> bool {
         let configured = self.seal.as_ref().map_or("shamir", |s| s.seal_type());
-        self.seal_config
-            .load()
-            .as_deref()
-            .is_some_and(|c| c.seal_type.name() != configured)
+        self.seal_config.load().as_deref().is_some_and(|c| {
+            let stored = c.seal_type.name();
+            if stored != configured {
+                return true;
+            }
+            c.seal_type.is_auto()
+                && self
+                    .old_seal
+                    .as_ref()
+                    .is_some_and(|o| o.seal_type() == stored)
+                && !self.same_type_migrated.load(Ordering::Acquire)
+        })
     }
 
     /// Whether this core unseals itself through an auto-unseal seal.
@@ -417,6 +431,13 @@ impl Core {
             return Ok(false);
         };
         if !config.seal_type.is_auto() || !self.is_sealed() {
+            return Ok(false);
+        }
+        if self.migration_pending() {
+            // The stored root key may be the old seal's: the operator migrates it.
+            tracing::warn!(
+                "seal migration pending: unseal with the recovery keys and migrate=true"
+            );
             return Ok(false);
         }
         let _guard = self.transition.lock().await;
@@ -746,8 +767,50 @@ impl Core {
                 tracing::info!(from = config.seal_type.name(), "seal migrated to shamir");
                 self.open_barrier(root_key, Some(key)).await
             }
-            _ => Err(CoreError::invalid(
-                "migration between two auto-unseal seals is not supported",
+            (true, Some(new_seal)) => {
+                key.verify_recovery(self.physical.as_ref()).await?;
+                let old = self.old_seal.clone().ok_or_else(|| {
+                    CoreError::invalid(
+                        "the old seal must stay configured, with disabled = \"true\", to migrate away from it",
+                    )
+                })?;
+                let root_key = match seal::unwrap_root_key(old.as_ref(), self.physical.as_ref())
+                    .await
+                {
+                    Ok(k) => k,
+                    Err(old_err) => {
+                        // A restart after a finished migration with the disabled block
+                        // still in place: the new seal already holds the root key.
+                        let Ok(k) =
+                            seal::unwrap_root_key(new_seal.as_ref(), self.physical.as_ref()).await
+                        else {
+                            return Err(old_err);
+                        };
+                        tracing::info!(
+                            "the root key is already wrapped by the new seal; remove the disabled seal block"
+                        );
+                        self.same_type_migrated.store(true, Ordering::Release);
+                        return self.open_barrier(k, None).await;
+                    }
+                };
+                let seal_type = SealType::from_name(new_seal.seal_type())
+                    .ok_or_else(|| CoreError::invalid("unsupported seal type"))?;
+                let new_config = config.with_type(seal_type);
+                // The recovery shares stay the same; the new seal wraps the root key.
+                let mut ops = vec![seal::wrap_root_key(new_seal.as_ref(), &root_key).await?];
+                ops.extend(key.recovery_ops(&new_config)?);
+                self.physical.transaction(ops).await?;
+                self.seal_config.store(Some(Arc::new(new_config)));
+                self.same_type_migrated.store(true, Ordering::Release);
+                tracing::info!(
+                    from = config.seal_type.name(),
+                    to = seal_type.name(),
+                    "seal migrated to another auto-unseal seal"
+                );
+                self.open_barrier(root_key, None).await
+            }
+            (false, None) => Err(CoreError::invalid(
+                "no seal migration: the stored and configured seals are both Shamir",
             )),
         }
     }

@@ -22,8 +22,12 @@ struct FakeSeal {
 
 impl FakeSeal {
     fn new() -> Arc<Self> {
+        Self::with_key(7)
+    }
+    /// Another transit key (or server): what one wraps, the other cannot open.
+    fn with_key(byte: u8) -> Arc<Self> {
         Arc::new(Self {
-            key: [7u8; 32],
+            key: [byte; 32],
             up: AtomicBool::new(true),
             unwraps: AtomicUsize::new(0),
         })
@@ -519,5 +523,83 @@ async fn migration_away_from_transit_needs_the_old_seal() {
         .await
         .unwrap_err();
     assert!(err.message.contains("disabled"), "{}", err.message);
+    assert!(core.is_sealed());
+}
+
+#[tokio::test]
+async fn migrate_between_two_transit_seals() {
+    let storage: Arc<dyn Storage> = Arc::new(InMemStorage::new());
+    let old = FakeSeal::with_key(1);
+    let new = FakeSeal::with_key(2);
+    let resp = init_recovery(&*core_with(&storage, &old).await, 3, 2).await;
+    let both = || {
+        Core::with_seals(
+            Arc::clone(&storage),
+            CoreConfig::default(),
+            Registry::new(),
+            Some(Arc::clone(&new) as Arc<dyn SealWrapper>),
+            Some(Arc::clone(&old) as Arc<dyn SealWrapper>),
+        )
+    };
+
+    // Old seal disabled, new one enabled, same type: a migration, not an auto-unseal.
+    let core = both().await.unwrap();
+    assert!(core.migration_pending());
+    assert!(core.seal_status().await.migration);
+    assert!(!core.auto_unseal().await.unwrap());
+    assert!(core.is_sealed());
+    let err = unseal(&core, &resp.recovery_keys[0]).await.unwrap_err();
+    assert_eq!(
+        err.message,
+        "migrate option not provided and seal migration is pending"
+    );
+    unseal_migrate(&core, &resp.recovery_keys[2]).await.unwrap();
+    let st = unseal_migrate(&core, &resp.recovery_keys[0]).await.unwrap();
+    assert!(!st.sealed && !st.migration);
+    assert_eq!((st.seal_type.as_str(), st.t, st.n), ("transit", 2, 3));
+    assert!(!core.migration_pending());
+
+    // The new seal alone unseals; the old one is never asked again.
+    let before = old.unwraps.load(Ordering::SeqCst);
+    old.up.store(false, Ordering::SeqCst);
+    let core = core_with(&storage, &new).await;
+    assert!(!core.migration_pending());
+    assert!(core.auto_unseal().await.unwrap());
+    assert_eq!(old.unwraps.load(Ordering::SeqCst), before);
+    core.handle(req(
+        Operation::Read,
+        "auth/token/lookup-self",
+        &resp.root_token,
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    // The recovery shares are unchanged.
+    core.seal().await;
+    unseal(&core, &resp.recovery_keys[1]).await.unwrap();
+    assert!(!unseal(&core, &resp.recovery_keys[2]).await.unwrap().sealed);
+
+    // Restarted with the disabled block left in place (old seal gone): the migrate
+    // unseal finds the root key already under the new seal.
+    let core = both().await.unwrap();
+    assert!(core.migration_pending());
+    unseal_migrate(&core, &resp.recovery_keys[0]).await.unwrap();
+    let st = unseal_migrate(&core, &resp.recovery_keys[1]).await.unwrap();
+    assert!(!st.sealed);
+
+    // A wrong recovery set never reaches the seals.
+    let other = init_recovery(
+        &*core_with(&(Arc::new(InMemStorage::new()) as Arc<dyn Storage>), &new).await,
+        1,
+        1,
+    )
+    .await;
+    let core = both().await.unwrap();
+    unseal_migrate(&core, &other.recovery_keys[0])
+        .await
+        .unwrap();
+    unseal_migrate(&core, &resp.recovery_keys[0])
+        .await
+        .unwrap_err();
     assert!(core.is_sealed());
 }

@@ -439,6 +439,15 @@ fn status_error(status: StatusCode, envelope: &Value) -> TransitSealError {
 /// The kind of transport failure, without the URL (which carries no secret, but the
 /// message stays short and stable).
 fn transport_reason(e: &reqwest::Error) -> String {
+    // A refused certificate shows only deep in the source chain (rustls under hyper):
+    // name it, since a wrong `tls_ca_cert` or `tls_server_name` is the usual cause.
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.to_string().contains("certificate") {
+            return "TLS handshake failed: the server certificate was not accepted (check tls_ca_cert and tls_server_name)".into();
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
