@@ -145,6 +145,19 @@ pub fn parse_policies(list: &[String]) -> Vec<String> {
     out
 }
 
+/// `token_policies` as written: OpenBao's `tokenutil` keeps the list in the order given
+/// (reads echo it so); names are still trimmed and lower-cased, empty names and repeats
+/// dropped. Tokens sort their policies anyway.
+fn ordered_policies(list: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for p in list.iter().map(|p| p.trim().to_lowercase()) {
+        if !p.is_empty() && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Vault's `policyutil.EquivalentPolicies`: the same set once normalised, ignoring
 /// `default`.
 pub fn equivalent_policies(a: &[String], b: &[String]) -> bool {
@@ -212,7 +225,7 @@ impl TokenParams {
             self.token_period = secs(d);
         }
         if let Some(p) = f.comma_list("token_policies")? {
-            self.token_policies = parse_policies(&p);
+            self.token_policies = ordered_policies(&p);
         }
         if let Some(t) = f.string("token_type")? {
             self.token_type = match t.as_str() {
@@ -374,6 +387,8 @@ impl TokenParams {
             TokenTypeSetting::Batch => TokenType::Batch,
             TokenTypeSetting::Service | TokenTypeSetting::Default => TokenType::Service,
         };
+        // A role's explicit choice wins over a mount's `default-service`/`default-batch`.
+        auth.token_type_explicit = self.token_type != TokenTypeSetting::Default;
         auth.ttl = Duration::from_secs(self.token_ttl);
         auth.num_uses = self.token_num_uses;
         if self.token_strictly_bind_ip {
@@ -450,7 +465,7 @@ mod tests {
         assert_eq!(p.token_explicit_max_ttl, 7200);
         assert_eq!(p.token_max_ttl, 7200);
         assert!(p.token_no_default_policy);
-        assert_eq!(p.token_policies, vec!["app", "web"]);
+        assert_eq!(p.token_policies, vec!["web", "app"]);
         assert_eq!(p.token_type, TokenTypeSetting::Service);
         assert_eq!((p.token_ttl, p.token_num_uses), (3600, 3));
 
@@ -463,7 +478,7 @@ mod tests {
         let mut auth = Auth::default();
         p.populate_auth(&mut auth, None).unwrap();
         assert_eq!(auth.ttl, Duration::from_secs(3600));
-        assert_eq!(auth.policies, vec!["app", "web"]);
+        assert_eq!(auth.policies, vec!["web", "app"]);
         assert!(auth.renewable && auth.no_default_policy);
         assert_eq!(auth.num_uses, 3);
     }

@@ -280,7 +280,7 @@ pub(crate) async fn write(b: &JwtBackend, req: &Request) -> LogicalResult<Option
 
     if c.jwt_supported_algs.iter().any(|a| parse_alg(a).is_none()) {
         return Err(LogicalError::invalid(
-            "invalid jwt_supported_algs: unsupported signing algorithm (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)",
+            "invalid jwt_supported_algs: unsupported signing algorithm (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
         ));
     }
     if c.oidc_response_types

@@ -1,13 +1,15 @@
 //! Verification keys: parsed from PEM (public keys or certificates) and from JWK sets,
 //! and cached per configuration for remote key sets.
 //!
-//! Every key records its type (RSA, P-256, P-384, Ed25519), so a token is only ever
+//! Every key records its type (RSA, P-256, P-384, P-521, Ed25519), so a token is only ever
 //! checked with a key of the type its `alg` names; symmetric (`oct`) JWKs are skipped, so
-//! no key can be used as an HMAC secret.
+//! no key can be used as an HMAC secret. P-521 keys (`ES512`, which jsonwebtoken lacks)
+//! are kept as their uncompressed point and verified through `arca-crypto`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use x509_parser::prelude::FromDer;
@@ -27,6 +29,9 @@ const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_ED25519: &str = "1.3.101.112";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
+const OID_P521: &str = "1.3.132.0.35";
+/// Bytes of one P-521 coordinate.
+const P521_COORD_LEN: usize = 66;
 
 /// The type of a public key, which decides the algorithms it may verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,20 +39,41 @@ pub(crate) enum KeyKind {
     Rsa,
     EcP256,
     EcP384,
+    EcP521,
     Ed25519,
+}
+
+/// A signature algorithm a token may name: one jsonwebtoken verifies, or ES512.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alg {
+    Jwt(Algorithm),
+    Es512,
 }
 
 impl KeyKind {
     /// Whether a key of this type may verify `alg`.
-    pub(crate) fn fits(self, alg: Algorithm) -> bool {
+    pub(crate) fn fits(self, alg: Alg) -> bool {
         use Algorithm::*;
-        match self {
-            KeyKind::Rsa => matches!(alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512),
-            KeyKind::EcP256 => alg == ES256,
-            KeyKind::EcP384 => alg == ES384,
-            KeyKind::Ed25519 => alg == EdDSA,
+        match (self, alg) {
+            (KeyKind::EcP521, a) => a == Alg::Es512,
+            (_, Alg::Es512) => false,
+            (KeyKind::Rsa, Alg::Jwt(a)) => {
+                matches!(a, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
+            }
+            (KeyKind::EcP256, Alg::Jwt(a)) => a == ES256,
+            (KeyKind::EcP384, Alg::Jwt(a)) => a == ES384,
+            (KeyKind::Ed25519, Alg::Jwt(a)) => a == EdDSA,
         }
     }
+}
+
+/// The verifying half of a key.
+#[derive(Clone)]
+pub(crate) enum KeyMaterial {
+    /// Verified by jsonwebtoken.
+    Jwt(DecodingKey),
+    /// A P-521 public key as an uncompressed point (`04 ‖ x ‖ y`).
+    P521(Vec<u8>),
 }
 
 /// One public key.
@@ -58,7 +84,7 @@ pub(crate) struct VerifyKey {
     /// The JWK `alg`, when the set pins one.
     pub alg: Option<String>,
     pub kind: KeyKind,
-    pub key: DecodingKey,
+    pub key: KeyMaterial,
 }
 
 /// Why a key could not be used. No key bytes are included.
@@ -76,11 +102,12 @@ pub(crate) enum KeyError {
     NoSource,
 }
 
-fn from_spki(der: &[u8]) -> Result<(KeyKind, DecodingKey), KeyError> {
+fn from_spki(der: &[u8]) -> Result<(KeyKind, KeyMaterial), KeyError> {
     let (_, spki) = SubjectPublicKeyInfo::from_der(der).map_err(|_| KeyError::Malformed)?;
     let bits: &[u8] = &spki.subject_public_key.data;
+    let jwt = KeyMaterial::Jwt;
     match spki.algorithm.algorithm.to_id_string().as_str() {
-        OID_RSA => Ok((KeyKind::Rsa, DecodingKey::from_rsa_der(bits))),
+        OID_RSA => Ok((KeyKind::Rsa, jwt(DecodingKey::from_rsa_der(bits)))),
         OID_EC => {
             let curve = spki
                 .algorithm
@@ -92,15 +119,21 @@ fn from_spki(der: &[u8]) -> Result<(KeyKind, DecodingKey), KeyError> {
             let kind = match curve.as_str() {
                 OID_P256 => KeyKind::EcP256,
                 OID_P384 => KeyKind::EcP384,
+                OID_P521 => {
+                    if bits.len() != 1 + 2 * P521_COORD_LEN || bits[0] != 4 {
+                        return Err(KeyError::Malformed);
+                    }
+                    return Ok((KeyKind::EcP521, KeyMaterial::P521(bits.to_vec())));
+                }
                 _ => return Err(KeyError::Unsupported),
             };
-            Ok((kind, DecodingKey::from_ec_der(bits)))
+            Ok((kind, jwt(DecodingKey::from_ec_der(bits))))
         }
         OID_ED25519 => {
             if bits.len() != 32 {
                 return Err(KeyError::Malformed);
             }
-            Ok((KeyKind::Ed25519, DecodingKey::from_ed_der(bits)))
+            Ok((KeyKind::Ed25519, jwt(DecodingKey::from_ed_der(bits))))
         }
         _ => Err(KeyError::Unsupported),
     }
@@ -115,7 +148,10 @@ pub(crate) fn keys_from_pem(pem: &str) -> Result<VerifyKey, KeyError> {
         .map_err(|_| KeyError::NoPem)?;
     let (kind, key) = match block.label.as_str() {
         "PUBLIC KEY" => from_spki(&block.contents)?,
-        "RSA PUBLIC KEY" => (KeyKind::Rsa, DecodingKey::from_rsa_der(&block.contents)),
+        "RSA PUBLIC KEY" => (
+            KeyKind::Rsa,
+            KeyMaterial::Jwt(DecodingKey::from_rsa_der(&block.contents)),
+        ),
         "CERTIFICATE" => {
             let cert = block.parse_x509().map_err(|_| KeyError::Malformed)?;
             from_spki(cert.public_key().raw)?
@@ -137,11 +173,13 @@ fn jwk_key(jwk: &Value) -> Option<VerifyKey> {
     {
         return None;
     }
+    let jwt = KeyMaterial::Jwt;
     let (kind, key) = match s("kty")? {
         "RSA" => (
             KeyKind::Rsa,
-            DecodingKey::from_rsa_components(s("n")?, s("e")?).ok()?,
+            jwt(DecodingKey::from_rsa_components(s("n")?, s("e")?).ok()?),
         ),
+        "EC" if s("crv")? == "P-521" => (KeyKind::EcP521, p521_point(s("x")?, s("y")?)?),
         "EC" => {
             let kind = match s("crv")? {
                 "P-256" => KeyKind::EcP256,
@@ -150,12 +188,12 @@ fn jwk_key(jwk: &Value) -> Option<VerifyKey> {
             };
             (
                 kind,
-                DecodingKey::from_ec_components(s("x")?, s("y")?).ok()?,
+                jwt(DecodingKey::from_ec_components(s("x")?, s("y")?).ok()?),
             )
         }
         "OKP" if s("crv")? == "Ed25519" => (
             KeyKind::Ed25519,
-            DecodingKey::from_ed_components(s("x")?).ok()?,
+            jwt(DecodingKey::from_ed_components(s("x")?).ok()?),
         ),
         // `oct` (HMAC) and anything else is never a verification key here.
         _ => return None,
@@ -166,6 +204,21 @@ fn jwk_key(jwk: &Value) -> Option<VerifyKey> {
         kind,
         key,
     })
+}
+
+/// A P-521 JWK's coordinates as an uncompressed point; `None` unless both are 66 bytes.
+fn p521_point(x: &str, y: &str) -> Option<KeyMaterial> {
+    let d = |c: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c.trim_end_matches('='))
+            .ok()
+            .filter(|b| b.len() == P521_COORD_LEN)
+    };
+    let mut point = Vec::with_capacity(1 + 2 * P521_COORD_LEN);
+    point.push(4);
+    point.extend(d(x)?);
+    point.extend(d(y)?);
+    Some(KeyMaterial::P521(point))
 }
 
 /// The usable keys of a JWKS document; keys of unsupported types are skipped. A document

@@ -118,10 +118,14 @@ pub(crate) fn build_auth(
     auth.internal_data.insert("role".into(), json!(role_name));
     auth.internal_data
         .insert("role_type".into(), json!("native"));
-    if !groups.is_empty() {
-        // The SDK has no group aliases yet; kept for the core and for renewals.
-        auth.internal_data.insert("groups".into(), json!(groups));
-    }
+    // The core makes the entity a member of the external groups aliased with these names.
+    auth.group_aliases = groups
+        .into_iter()
+        .map(|name| Alias {
+            name,
+            metadata: BTreeMap::new(),
+        })
+        .collect();
     role.token.populate_auth(&mut auth, remote)?;
     Ok(auth)
 }
@@ -181,10 +185,13 @@ pub(crate) async fn login(b: &JwtBackend, req: &Request) -> LogicalResult<Option
 
 /// Renewal: the role must still exist; its current TTLs apply.
 pub(crate) async fn renew(b: &JwtBackend, auth: &Auth) -> LogicalResult<Option<Response>> {
+    // The core keeps a token's metadata, not the method's internal data: the role is
+    // also in the metadata (`role`, which claim mappings cannot overwrite).
     let name = auth
         .internal_data
         .get("role")
         .and_then(Value::as_str)
+        .or_else(|| auth.metadata.get("role").map(String::as_str))
         .unwrap_or_default();
     if name.is_empty() {
         return Err(LogicalError::invalid(

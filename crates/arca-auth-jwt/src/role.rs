@@ -46,6 +46,9 @@ pub(crate) struct Role {
     pub groups_claim: String,
     pub oidc_scopes: Vec<String>,
     pub allowed_redirect_uris: Vec<String>,
+    /// Whether `allowed_redirect_uris` was written (a read shows `[]` then, `null` when it
+    /// never was, as OpenBao does).
+    pub allowed_redirect_uris_set: bool,
     pub callback_mode: String,
     pub poll_interval: i64,
     pub verbose_oidc_logging: bool,
@@ -120,7 +123,11 @@ pub(crate) async fn read(b: &JwtBackend, name: &str) -> LogicalResult<Option<Res
     d.insert("groups_claim".into(), json!(r.groups_claim));
     d.insert(
         "allowed_redirect_uris".into(),
-        null_if_empty(&r.allowed_redirect_uris),
+        if r.allowed_redirect_uris_set {
+            json!(r.allowed_redirect_uris)
+        } else {
+            null_if_empty(&r.allowed_redirect_uris)
+        },
     );
     d.insert(
         "callback_mode".into(),
@@ -315,6 +322,7 @@ pub(crate) async fn write(
     }
     if let Some(v) = trimmed_list(&f, "allowed_redirect_uris")? {
         r.allowed_redirect_uris = v;
+        r.allowed_redirect_uris_set = true;
     }
     if let Some(v) = f.i64("poll_interval")? {
         r.poll_interval = v;

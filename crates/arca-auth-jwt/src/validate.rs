@@ -8,24 +8,26 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use crate::config::JwtConfig;
-use crate::keys::{KeyCache, KeyError, KeySet};
+use crate::keys::{Alg, KeyCache, KeyError, KeyMaterial, KeySet, VerifyKey};
 
-/// The algorithms a configuration may name (`jwt_supported_algs`): asymmetric only.
-/// OpenBao's default list without ES512, which the verifier does not implement.
+/// The algorithms a configuration may name (`jwt_supported_algs`): asymmetric only, as in
+/// OpenBao's default list.
 pub const SUPPORTED_ALGS: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 ];
+
+/// Bytes of an ES512 signature (`r ‖ s`, 66 bytes each).
+const ES512_SIG_LEN: usize = 132;
 
 /// Default leeway for a missing `exp` or `nbf` (cap's `DefaultLeewaySeconds`).
 const DEFAULT_EXP_NBF_LEEWAY: i64 = 150;
 /// Default clock skew (go-jose's `DefaultLeeway`).
 const DEFAULT_CLOCK_SKEW: i64 = 60;
 
-/// `alg` names we accept, as jsonwebtoken's type; `none`, `HS*` and unknown names are
-/// `None`.
-pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
+/// `alg` names we accept; `none`, `HS*` and unknown names are `None`.
+pub(crate) fn parse_alg(name: &str) -> Option<Alg> {
     use Algorithm::*;
-    Some(match name {
+    Some(Alg::Jwt(match name {
         "RS256" => RS256,
         "RS384" => RS384,
         "RS512" => RS512,
@@ -35,8 +37,9 @@ pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
         "ES256" => ES256,
         "ES384" => ES384,
         "EdDSA" => EdDSA,
+        "ES512" => return Some(Alg::Es512),
         _ => return None,
-    })
+    }))
 }
 
 /// What a token must satisfy.
@@ -119,21 +122,52 @@ fn header(token: &str) -> Result<(String, Option<String>), TokenError> {
     Ok((alg, kid))
 }
 
+/// The claims of an ES512 token, if `point` (a P-521 public key) verifies its signature.
+fn verify_es512(token: &str, point: &[u8]) -> Option<Map<String, Value>> {
+    let (signing_input, sig) = token.rsplit_once('.')?;
+    let sig = b64url(sig).ok().filter(|s| s.len() == ES512_SIG_LEN)?;
+    let digest = arca_crypto::transit::HashAlg::Sha2_512.digest(signing_input.as_bytes());
+    if !arca_crypto::transit::ecdsa_verify_digest(
+        arca_crypto::transit::EcCurve::P521,
+        point,
+        &digest,
+        &sig,
+        true,
+    ) {
+        return None;
+    }
+    let (_, payload) = signing_input.split_once('.')?;
+    serde_json::from_slice(&b64url(payload).ok()?).ok()
+}
+
+/// The claims, if `key` verifies the token's signature with `alg`.
+fn verify_one(token: &str, alg: Alg, key: &VerifyKey) -> Option<Map<String, Value>> {
+    match (&key.key, alg) {
+        (KeyMaterial::P521(point), Alg::Es512) => verify_es512(token, point),
+        (KeyMaterial::Jwt(k), Alg::Jwt(a)) => {
+            let mut v = Validation::new(a);
+            // Only the signature is checked here; claims follow cap's rules below.
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.validate_aud = false;
+            v.leeway = 0;
+            jsonwebtoken::decode::<Map<String, Value>>(token, k, &v)
+                .ok()
+                .map(|d| d.claims)
+        }
+        _ => None,
+    }
+}
+
 /// The claims, if one of `set`'s keys verifies the signature with `alg`.
 fn verify_with(
     set: &KeySet,
     token: &str,
-    alg: Algorithm,
+    alg: Alg,
     alg_name: &str,
     kid: Option<&str>,
 ) -> Option<Map<String, Value>> {
-    let mut v = Validation::new(alg);
-    // Only the signature is checked here; claims follow cap's rules below.
-    v.required_spec_claims.clear();
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.leeway = 0;
     set.keys
         .iter()
         .filter(|k| k.kind.fits(alg))
@@ -141,11 +175,7 @@ fn verify_with(
         // In a remote set the `kid` selects the key; static keys have none and are all
         // tried, as in cap's StaticKeySet.
         .filter(|k| !set.remote || kid.is_none() || k.kid.as_deref() == kid)
-        .find_map(|k| {
-            jsonwebtoken::decode::<Map<String, Value>>(token, &k.key, &v)
-                .ok()
-                .map(|d| d.claims)
-        })
+        .find_map(|k| verify_one(token, alg, k))
 }
 
 fn knows_kid(set: &KeySet, kid: Option<&str>) -> bool {
@@ -396,7 +426,57 @@ mod tests {
         );
         assert!(parse_alg("none").is_none());
         assert!(parse_alg("HS256").is_none());
-        assert!(parse_alg("ES512").is_none());
+        assert_eq!(parse_alg("ES512"), Some(Alg::Es512));
+    }
+
+    #[test]
+    fn es512_signatures_verify_with_p521_keys_only() {
+        use std::sync::Arc;
+
+        use arca_crypto::transit::{EcCurve, EcdsaSigner, HashAlg};
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+        let (signer, _) = EcdsaSigner::generate(EcCurve::P521).unwrap();
+        let spki = signer.public_key_spki().unwrap();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(&spki)
+        );
+        let b = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+        let payload = b(br#"{"sub":"x"}"#);
+        let input = format!("{}.{payload}", b(br#"{"alg":"ES512","kid":"k"}"#));
+        let sig = signer
+            .sign_digest(&HashAlg::Sha2_512.digest(input.as_bytes()), true)
+            .unwrap();
+        let token = format!("{input}.{}", b(&sig));
+
+        let pem_set = KeySet {
+            keys: Arc::new(vec![crate::keys::keys_from_pem(&pem).unwrap()]),
+            remote: false,
+        };
+        let claims = verify_with(&pem_set, &token, Alg::Es512, "ES512", Some("k")).unwrap();
+        assert_eq!(claims["sub"], "x");
+        // A P-521 key never verifies another algorithm, and a changed payload fails.
+        assert!(verify_with(&pem_set, &token, Alg::Jwt(Algorithm::ES384), "ES384", None).is_none());
+        let forged = token.replacen(&payload, &b(br#"{"sub":"y"}"#), 1);
+        assert!(verify_with(&pem_set, &forged, Alg::Es512, "ES512", None).is_none());
+        let short = format!("{input}.{}", b(&sig[..131]));
+        assert!(verify_with(&pem_set, &short, Alg::Es512, "ES512", None).is_none());
+
+        // The same key as a JWK (uncompressed point at the end of the SPKI).
+        let point = &spki[spki.len() - 133..];
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-521", "kid": "k",
+                                    "x": b(&point[1..67]), "y": b(&point[67..])}]});
+        let jwk_set = KeySet {
+            keys: Arc::new(crate::keys::keys_from_jwks(&jwks).unwrap()),
+            remote: true,
+        };
+        assert!(verify_with(&jwk_set, &token, Alg::Es512, "ES512", Some("k")).is_some());
+        assert!(verify_with(&jwk_set, &token, Alg::Es512, "ES512", Some("other")).is_none());
+        // A wrong coordinate length is not a key.
+        let bad = json!({"keys": [{"kty": "EC", "crv": "P-521", "x": b(&point[1..66]),
+                                   "y": b(&point[67..])}]});
+        assert!(crate::keys::keys_from_jwks(&bad).unwrap().is_empty());
     }
 
     #[test]

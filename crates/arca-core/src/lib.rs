@@ -1308,9 +1308,16 @@ impl Core {
             return Ok(());
         }
         if let Some(alias) = auth.alias.clone() {
+            let groups: Vec<String> = auth.group_aliases.iter().map(|g| g.name.clone()).collect();
             let li = u
                 .identity
-                .login(&r.entry.accessor, &r.entry.mount_type, &r.full_path, &alias)
+                .login_with_groups(
+                    &r.entry.accessor,
+                    &r.entry.mount_type,
+                    &r.full_path,
+                    &alias,
+                    &groups,
+                )
                 .await
                 .map_err(CoreError::Client)?;
             auth.entity_id = li.entity_id;
@@ -1326,10 +1333,14 @@ impl Core {
         } else {
             format!("{mount_name}-{}", auth.display_name)
         };
-        // The mount's token type: `batch`/`default-batch` issue batch tokens, `service`
-        // service tokens; the default leaves the method's choice.
+        // The mount's token type (OpenBao's router): `service`/`batch` force theirs;
+        // `default-batch` makes batch tokens unless the role asked for service tokens
+        // explicitly; the default leaves the method's choice.
         match r.entry.config.token_type.as_str() {
-            "batch" | "default-batch" => auth.token_type = arca_logical::TokenType::Batch,
+            "batch" => auth.token_type = arca_logical::TokenType::Batch,
+            "default-batch" if !auth.token_type_explicit => {
+                auth.token_type = arca_logical::TokenType::Batch;
+            }
             "service" => auth.token_type = arca_logical::TokenType::Service,
             _ => {}
         }
@@ -1339,6 +1350,14 @@ impl Core {
             .create_for_login_with_warnings(auth, login_path, bounds)
             .await
             .map_err(|e| CoreError::Client(e.into()))?;
+        // The answer's `policies` add the identity policies to the token's own, as
+        // OpenBao's login does; the token keeps only its own (identity policies are
+        // looked up on every request).
+        if !auth.identity_policies.is_empty() {
+            auth.policies.extend(auth.identity_policies.iter().cloned());
+            auth.policies.sort();
+            auth.policies.dedup();
+        }
         resp.warnings.extend(warnings);
         Ok(())
     }

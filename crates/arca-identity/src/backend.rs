@@ -24,6 +24,9 @@ enum Route {
     GroupIdList,
     GroupName,
     GroupNameList,
+    GroupAlias,
+    GroupAliasId,
+    GroupAliasIdList,
     LookupEntity,
     LookupGroup,
 }
@@ -58,6 +61,12 @@ static TABLE: LazyLock<Option<PathTable<Route>>> = LazyLock::new(|| {
         .add("group/name/?", Route::GroupNameList)
         .ok()?
         .add("group/name/(?P<name>.+)", Route::GroupName)
+        .ok()?
+        .add("group-alias", Route::GroupAlias)
+        .ok()?
+        .add("group-alias/id/?", Route::GroupAliasIdList)
+        .ok()?
+        .add(&format!("group-alias/id/{ID}"), Route::GroupAliasId)
         .ok()?
         .add("lookup/entity", Route::LookupEntity)
         .ok()?
@@ -134,6 +143,13 @@ impl Backend for IdentityBackend {
             (Route::GroupName, Operation::Delete) => s.group_delete(&data, false).await,
             (Route::GroupIdList, Operation::List) => s.group_list(true),
             (Route::GroupNameList, Operation::List) => s.group_list(false),
+
+            (Route::GroupAlias | Route::GroupAliasId, _) if write => {
+                s.group_alias_write(&data).await
+            }
+            (Route::GroupAliasId, Operation::Read) => s.group_alias_read(&data),
+            (Route::GroupAliasId, Operation::Delete) => s.group_alias_delete(&data).await,
+            (Route::GroupAliasIdList, Operation::List) => s.group_alias_list(),
 
             (Route::LookupEntity, _) if write => s.lookup_entity(&data),
             (Route::LookupGroup, _) if write => s.lookup_group(&data),

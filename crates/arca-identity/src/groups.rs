@@ -141,7 +141,7 @@ impl IdentityStore {
         } else {
             st.group_by_name(&key)
         };
-        let resp = g.map(|g| Response::with_data(render_group(&st, g)));
+        let resp = g.map(|g| Response::with_data(render_group(self, &st, g)));
         Ok(with_warnings(resp, warnings))
     }
 
@@ -334,7 +334,11 @@ fn plan_group_write(
 }
 
 /// The `data` of a group read (OpenBao's shape; unset lists and maps are `null`).
-pub(crate) fn render_group(st: &State, g: &GroupRecord) -> Map<String, Value> {
+pub(crate) fn render_group(
+    store: &IdentityStore,
+    st: &State,
+    g: &GroupRecord,
+) -> Map<String, Value> {
     let mut d = Map::new();
     d.insert("id".into(), Value::String(g.id.clone()));
     d.insert("name".into(), Value::String(g.name.clone()));
@@ -359,7 +363,12 @@ pub(crate) fn render_group(st: &State, g: &GroupRecord) -> Map<String, Value> {
         "namespace_id".into(),
         Value::String(ROOT_NAMESPACE_ID.into()),
     );
-    d.insert("alias".into(), Value::Object(Map::new()));
+    let alias = g
+        .alias
+        .as_ref()
+        .map(|a| store.render_group_alias(a))
+        .unwrap_or_default();
+    d.insert("alias".into(), Value::Object(alias));
     d.insert(
         "member_group_ids".into(),
         list_or_null(&st.member_group_ids(&g.id)),

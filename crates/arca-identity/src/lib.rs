@@ -14,8 +14,12 @@
 //! memory after, so the same alias logging in from many tasks at once creates one
 //! entity.
 //!
-//! Only the root namespace exists here (`namespace_id` is `"root"`); group aliases and
-//! external-group membership sync are not implemented.
+//! External groups get their members from logins: a group alias names the group on one
+//! auth mount, and [`IdentityStore::login_with_groups`] makes the entity a member of the
+//! external groups whose aliases match the group names the auth method reported (a JWT's
+//! `groups_claim`), and removes it from that mount's external groups it no longer names.
+//!
+//! Only the root namespace exists here (`namespace_id` is `"root"`).
 //!
 //! Architecture invariant: this crate depends on `arca-logical` (the plug-in SDK) and
 //! `arca-storage` (the storage trait) only; it knows nothing of the core, tokens, the
@@ -30,6 +34,7 @@ use arca_storage::{Storage, TxnOp};
 mod aliases;
 mod backend;
 mod entities;
+mod group_aliases;
 mod groups;
 mod lookup;
 mod model;
@@ -323,6 +328,29 @@ impl IdentityStore {
             Some((entity, a)) if entity.id == entity_id => login_result(&st, entity, a),
             _ => Err(LogicalError::internal()),
         }
+    }
+
+    /// [`IdentityStore::login`], then the external-group membership refresh for the group
+    /// names the auth method reported (`group_names`, matched against group aliases on
+    /// `mount_accessor`); the returned policies include those of the groups just joined.
+    pub async fn login_with_groups(
+        &self,
+        mount_accessor: &str,
+        mount_type: &str,
+        mount_path: &str,
+        alias: &Alias,
+        group_names: &[String],
+    ) -> Result<LoginIdentity, LogicalError> {
+        let mut li = self
+            .login(mount_accessor, mount_type, mount_path, alias)
+            .await?;
+        if self
+            .refresh_external_groups(&li.entity_id, mount_accessor, group_names)
+            .await?
+        {
+            li.identity_policies = self.read()?.identity_policies(&li.entity_id);
+        }
+        Ok(li)
     }
 
     /// Entity policies plus the policies of all its groups (direct and nested), sorted

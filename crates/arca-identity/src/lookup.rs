@@ -106,7 +106,7 @@ impl IdentityStore {
         } else {
             None
         };
-        let resp = group.map(|g| Response::with_data(groups::render_group(&st, g)));
+        let resp = group.map(|g| Response::with_data(groups::render_group(self, &st, g)));
         Ok(with_warnings(resp, warnings))
     }
 }

@@ -80,6 +80,9 @@ pub(crate) struct GroupRecord {
     pub last_update_time: String,
     #[serde(default)]
     pub modify_index: u64,
+    /// An external group's alias: the group name an auth mount reports at login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<Box<AliasRecord>>,
 }
 
 /// Names and alias names are matched case-insensitively (OpenBao's default), but stored

@@ -33,6 +33,10 @@ pub(crate) struct State {
     entity_groups: BTreeMap<String, BTreeSet<String>>,
     /// Group id → ids of the groups that name it as a parent (its member groups).
     group_children: BTreeMap<String, BTreeSet<String>>,
+    /// Group alias id → group id.
+    group_alias_owner: BTreeMap<String, String>,
+    /// (mount accessor, lower-cased group alias name) → group alias id.
+    group_alias_factors: BTreeMap<(String, String), String>,
 }
 
 impl State {
@@ -88,6 +92,11 @@ impl State {
                 .or_default()
                 .insert(g.id.clone());
         }
+        if let Some(a) = &g.alias {
+            self.group_alias_owner.insert(a.id.clone(), g.id.clone());
+            self.group_alias_factors
+                .insert((a.mount_accessor.clone(), name_key(&a.name)), a.id.clone());
+        }
         self.groups.insert(g.id.clone(), g);
     }
 
@@ -115,6 +124,39 @@ impl State {
                 }
             }
         }
+        if let Some(a) = &old.alias {
+            if self.group_alias_owner.get(&a.id).is_some_and(|g| g == id) {
+                self.group_alias_owner.remove(&a.id);
+            }
+            let factors = (a.mount_accessor.clone(), name_key(&a.name));
+            if self
+                .group_alias_factors
+                .get(&factors)
+                .is_some_and(|v| *v == a.id)
+            {
+                self.group_alias_factors.remove(&factors);
+            }
+        }
+    }
+
+    /// The group that holds the group alias with this id.
+    pub fn group_by_alias_id(&self, alias_id: &str) -> Option<&GroupRecord> {
+        self.groups.get(self.group_alias_owner.get(alias_id)?)
+    }
+
+    /// The group whose alias is (mount accessor, name).
+    pub fn group_by_alias_factors(&self, mount_accessor: &str, name: &str) -> Option<&GroupRecord> {
+        let id = self
+            .group_alias_factors
+            .get(&(mount_accessor.to_owned(), name_key(name)))?;
+        self.group_by_alias_id(id)
+    }
+
+    /// Every group that has an alias, ordered by alias id.
+    pub fn aliased_groups(&self) -> impl Iterator<Item = &GroupRecord> {
+        self.group_alias_owner
+            .keys()
+            .filter_map(|id| self.group_by_alias_id(id))
     }
 
     pub fn entity_by_name(&self, name: &str) -> Option<&EntityRecord> {

@@ -84,12 +84,20 @@ pub struct Auth {
     pub renewable: bool,
     /// Service or batch.
     pub token_type: TokenType,
+    /// Whether the method asked for `token_type` explicitly (a role's `service` or
+    /// `batch`). When false the mount's tuning decides: `default-batch` makes a batch
+    /// token (Vault's `default` token type, which a mount's `default-*` may override).
+    pub token_type_explicit: bool,
     /// Whether the new token should not get the `default` policy.
     pub no_default_policy: bool,
     /// CIDR blocks the token may be used from.
     pub bound_cidrs: Vec<String>,
     /// The identity alias the login vouches for.
     pub alias: Option<Alias>,
+    /// External group names the login vouches for (Vault's `GroupAliases`, e.g. a JWT's
+    /// `groups_claim`): the core makes the entity a member of the external groups that
+    /// have an alias with one of these names on the mount.
+    pub group_aliases: Vec<Alias>,
     /// Set by the core: the entity behind the token (`""` when none).
     pub entity_id: String,
     /// Set by the core: whether the token has no parent.

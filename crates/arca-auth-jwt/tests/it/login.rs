@@ -439,7 +439,8 @@ async fn user_claim_rules() {
         )
         .await
         .unwrap();
-    assert_eq!(a.internal_data["groups"], json!(["dev", "ops"]));
+    let groups: Vec<&str> = a.group_aliases.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(groups, ["dev", "ops"]);
 }
 
 #[tokio::test]

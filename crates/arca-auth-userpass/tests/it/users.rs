@@ -257,7 +257,8 @@ async fn policies_endpoint() {
     .await
     .unwrap();
     let data = env.data("users/alice").await;
-    assert_eq!(data["token_policies"], json!(["db", "web"]));
+    // Kept in the order written, as OpenBao does.
+    assert_eq!(data["token_policies"], json!(["web", "db"]));
     assert!(!data.contains_key("policies"));
     assert_eq!(data["token_ttl"], json!(60), "other settings untouched");
     env.write("users/alice/policies", json!({"policies": "x"}))

@@ -16,11 +16,11 @@ use crate::support::{call, client};
 
 const ROOT: &str = "jwt-e2e-root";
 
-fn b64url(b: &[u8]) -> String {
+pub(crate) fn b64url(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -31,7 +31,12 @@ fn now() -> i64 {
 
 /// An EdDSA compact JWS of `claims`.
 fn mint(key: &KeyPair, claims: &Value) -> String {
-    let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": "e2e-1"});
+    mint_kid(key, "e2e-1", claims)
+}
+
+/// An EdDSA compact JWS of `claims` whose header names `kid`.
+pub(crate) fn mint_kid(key: &KeyPair, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": kid});
     let msg = format!(
         "{}.{}",
         b64url(header.to_string().as_bytes()),
@@ -276,5 +281,175 @@ async fn jwt_login_over_http_and_with_the_bao_cli() {
             .contains("no known key successfully validated the token signature"),
         "{}",
         out.stderr
+    );
+}
+
+/// A JWKS endpoint (`/keys`) whose document the test can swap, counting the fetches.
+struct Jwks {
+    url: String,
+    doc: std::sync::Arc<std::sync::Mutex<Value>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Jwks {
+    async fn serve(doc: Value) -> Jwks {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        let doc = std::sync::Arc::new(std::sync::Mutex::new(doc));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (d, h) = (doc.clone(), hits.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    break;
+                };
+                let (d, h) = (d.clone(), h.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let mut n = 0;
+                    while !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf[n..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(m) => n += m,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    let (status, body) = if head.split_whitespace().nth(1) == Some("/keys") {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        ("200 OK", d.lock().unwrap().to_string())
+                    } else {
+                        ("404 Not Found", "{}".to_owned())
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        Jwks { url, doc, hits }
+    }
+
+    fn set(&self, doc: Value) {
+        *self.doc.lock().unwrap() = doc;
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn jwk(key: &KeyPair, kid: &str) -> Value {
+    json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig",
+           "x": b64url(key.public_key_raw())})
+}
+
+/// The issuer rotates its signing key: logins keep working across the rotation (an unknown
+/// `kid` makes Arca fetch the set again, at most once a second), and once the old key has
+/// left the set and the set has been fetched again, tokens signed with it are refused.
+#[tokio::test]
+async fn jwks_key_rotation_keeps_logins_working() {
+    let (a, b, c) = (
+        KeyPair::generate_for(&PKCS_ED25519).unwrap(),
+        KeyPair::generate_for(&PKCS_ED25519).unwrap(),
+        KeyPair::generate_for(&PKCS_ED25519).unwrap(),
+    );
+    let jwks = Jwks::serve(json!({"keys": [jwk(&a, "key-a")]})).await;
+    let iss = "https://issuer.rotation.test";
+    let server = arca_dev(ROOT);
+    let http = client();
+    let url = |p: &str| server.url(p);
+    let root = Some(ROOT);
+    let (st, body) = call(
+        &http,
+        "POST",
+        &url("sys/auth/jwt"),
+        root,
+        Some(json!({"type": "jwt"})),
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    let (st, body) = call(
+        &http,
+        "POST",
+        &url("auth/jwt/config"),
+        root,
+        Some(json!({"jwks_url": jwks.url, "bound_issuer": iss})),
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    let (st, body) = call(
+        &http,
+        "POST",
+        &url("auth/jwt/role/ci"),
+        root,
+        Some(json!({"role_type": "jwt", "user_claim": "repository",
+                    "bound_audiences": "arca-e2e", "token_policies": "ci"})),
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    let login = |key: &KeyPair, kid: &str| {
+        let jwt = mint_kid(key, kid, &claims(iss, json!({})));
+        let (h, u) = (http.clone(), url("auth/jwt/login"));
+        async move { call(&h, "PUT", &u, None, Some(json!({"role": "ci", "jwt": jwt}))).await }
+    };
+    let refused = |body: &Value| {
+        assert_eq!(
+            body["errors"][0],
+            "error validating token: error verifying token signature: no known key successfully validated the token signature",
+            "{body}"
+        );
+    };
+
+    // Key A: fetched once, then served from the cache.
+    for _ in 0..3 {
+        let (st, body) = login(&a, "key-a").await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let after_a = jwks.hits();
+    assert!(after_a <= 2, "config check + first login, got {after_a}");
+
+    // The issuer publishes B beside A: a B token names an unknown kid, the set is fetched
+    // again (once the one-second refetch interval has passed) and the login works; A too.
+    jwks.set(json!({"keys": [jwk(&a, "key-a"), jwk(&b, "key-b")]}));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, body) = login(&b, "key-b").await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(jwks.hits(), after_a + 1);
+    let (st, body) = login(&a, "key-a").await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = login(&b, "key-b").await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(jwks.hits(), after_a + 1, "known kids do not refetch");
+
+    // The issuer moves on to C and drops A and B: the first C token refetches the set, and
+    // from then on A and B tokens are refused.
+    jwks.set(json!({"keys": [jwk(&c, "key-c")]}));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, body) = login(&c, "key-c").await;
+    assert_eq!(st, 200, "{body}");
+    for (key, kid) in [(&a, "key-a"), (&b, "key-b")] {
+        let (st, body) = login(key, kid).await;
+        assert_eq!(st, 400, "{body}");
+        refused(&body);
+    }
+    // A token naming C's kid but signed by A is refused too.
+    let (st, body) = login(&a, "key-c").await;
+    assert_eq!(st, 400, "{body}");
+    refused(&body);
+
+    // Unknown kids refetch at most once a second, so a flood of them cannot make Arca
+    // hammer the issuer.
+    let before = jwks.hits();
+    for i in 0..5 {
+        let (st, _) = login(&a, &format!("random-{i}")).await;
+        assert_eq!(st, 400);
+    }
+    assert!(
+        jwks.hits() <= before + 1,
+        "{} fetches",
+        jwks.hits() - before
     );
 }

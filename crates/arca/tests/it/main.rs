@@ -5,12 +5,15 @@
 
 mod audit_cli;
 mod audit_e2e;
+mod auth_bound_cidrs;
 mod auth_cert;
+mod auth_identity;
 mod auth_jwt;
 mod auth_methods;
 mod auto_unseal;
 mod bad_input;
 mod cli;
+mod compat_auth_hvac;
 mod compat_common;
 mod compat_eso;
 mod compat_hvac;
