@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_cli;
+mod audit_compat;
 mod audit_e2e;
 mod auth_bound_cidrs;
 mod auth_cert;
