@@ -148,7 +148,12 @@ impl Inner {
         let batch = batch_input(&f)?;
         let is_batch = batch.is_some();
         let items: Vec<Item> = match batch {
-            Some(items) => items,
+            Some(items) => {
+                // Declared fields, unused in batch mode: no "ignored" warning (OpenBao's
+                // schema knows them; hvac sends them as null beside batch_input).
+                f.mark_used(&["plaintext", "context", "associated_data", "key_version"]);
+                items
+            }
             None => {
                 let Some(pt) = f.string("plaintext")? else {
                     return Err(invalid("missing plaintext to encrypt"));
@@ -367,7 +372,11 @@ impl Inner {
     /// the context-in-all-or-none rule.
     fn cipher_items(&self, f: &FieldData<'_>) -> LogicalResult<(Vec<Item>, bool)> {
         let (items, is_batch) = match batch_input(f)? {
-            Some(items) => (items, true),
+            Some(items) => {
+                // Declared fields, unused in batch mode (see encrypt).
+                f.mark_used(&["ciphertext", "context", "associated_data", "key_version"]);
+                (items, true)
+            }
             None => {
                 let ct = f.string("ciphertext")?.unwrap_or_default();
                 if ct.is_empty() {

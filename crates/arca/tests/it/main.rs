@@ -26,6 +26,7 @@ mod compat_sops;
 mod compat_sys;
 mod compat_tokens;
 mod compat_transit;
+mod compat_transit_hvac;
 mod compat_wrapping;
 mod config;
 mod database_cli;
