@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use tokio::sync::watch;
 
-use crate::client::Conn;
-use crate::scenarios::Req;
+use crate::client::{Conn, Req};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
@@ -55,9 +54,10 @@ struct ClientStats {
 }
 
 /// Runs `clients` connections against `addr`: `warmup` unrecorded, then `duration` recorded.
+/// Client `i` sends `req.for_client(i)`.
 pub async fn run(
     addr: SocketAddr,
-    req: Req,
+    req: &Req,
     clients: usize,
     warmup: Duration,
     duration: Duration,
@@ -68,7 +68,8 @@ pub async fn run(
     // Every client connects first; the clock starts once all are connected.
     let (start_tx, start_rx) = watch::channel(None::<(Instant, Instant)>);
     let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
+    for i in 0..clients {
+        let req = req.for_client(i);
         let mut start_rx = start_rx.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -79,7 +80,7 @@ pub async fn run(
                 .await
                 .map_err(|_| anyhow!("start signal lost"))?
                 .ok_or_else(|| anyhow!("start signal empty"))?;
-            client_loop(addr, &mut conn, req, measure_from, end).await
+            client_loop(addr, &mut conn, &req, measure_from, end).await
         });
         tasks.push((task, ready_rx));
     }
@@ -130,7 +131,7 @@ pub async fn run(
 async fn client_loop(
     addr: SocketAddr,
     conn: &mut Option<Conn>,
-    req: Req,
+    req: &Req,
     measure_from: Instant,
     end: Instant,
 ) -> Result<ClientStats> {
@@ -146,7 +147,7 @@ async fn client_loop(
             break;
         }
         let outcome = match conn {
-            Some(c) => c.send(&req).await.map(|(status, _)| status),
+            Some(c) => c.send(req).await.map(|(status, _)| status),
             None => Err(anyhow!("not connected")),
         };
         let done = Instant::now();
@@ -180,6 +181,48 @@ async fn client_loop(
         }
     }
     Ok(stats)
+}
+
+/// Sends `total` requests over `clients` connections, request `i` being `make(i)`, as fast as the
+/// server answers. Returns the wall time. Any failed request fails the whole run: this fills a
+/// server with data that later measurements rely on.
+pub async fn run_count(
+    addr: SocketAddr,
+    clients: usize,
+    total: u64,
+    make: std::sync::Arc<dyn Fn(u64) -> Req + Send + Sync>,
+) -> Result<Duration> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = std::sync::Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(clients);
+    for _ in 0..clients.max(1) {
+        let next = next.clone();
+        let make = make.clone();
+        handles.push(tokio::spawn(async move {
+            let mut conn = Conn::connect(addr).await?;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let req = make(i);
+                let (status, body) = conn.send(&req).await?;
+                if !status.is_success() {
+                    return Err(anyhow!(
+                        "{} {} answered {status}: {}",
+                        req.method,
+                        req.path,
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    ));
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await.context("writer task")??;
+    }
+    Ok(started.elapsed())
 }
 
 /// Nearest-rank percentile of sorted values; 0 for an empty slice.
@@ -247,7 +290,7 @@ mod tests {
         let (addr, mut conns) = fixed_server(200).await;
         let r = run(
             addr,
-            Req::get("/v1/sys/health"),
+            &Req::get("/v1/sys/health"),
             4,
             Duration::from_millis(50),
             Duration::from_millis(200),
@@ -270,7 +313,7 @@ mod tests {
         let (addr, _conns) = fixed_server(503).await;
         let r = run(
             addr,
-            Req::get("/v1/sys/health"),
+            &Req::get("/v1/sys/health"),
             1,
             Duration::ZERO,
             Duration::from_millis(50),
@@ -282,13 +325,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn run_count_sends_exactly_total_requests() {
+        let (addr, _conns) = fixed_server(200).await;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let make = std::sync::Arc::new(move |i: u64| {
+            if let Ok(mut v) = s2.lock() {
+                v.push(i);
+            }
+            Req::get(format!("/v1/k{i}"))
+        });
+        run_count(addr, 3, 50, make).await.unwrap();
+        let mut v = seen.lock().unwrap().clone();
+        v.sort_unstable();
+        assert_eq!(v, (0..50).collect::<Vec<u64>>());
+        let (bad, _c) = fixed_server(500).await;
+        let make = std::sync::Arc::new(|_| Req::get("/"));
+        assert!(run_count(bad, 2, 5, make).await.is_err());
+    }
+
+    #[tokio::test]
     async fn unreachable_server_is_an_error() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let r = run(
             addr,
-            Req::get("/"),
+            &Req::get("/"),
             2,
             Duration::ZERO,
             Duration::from_millis(10),

@@ -1,4 +1,5 @@
-//! Starting a server under test as a child process in dev mode, waiting for it, and reading its memory.
+//! Starting a server under test as a child process (dev or persistent mode, optionally pinned to a
+//! CPU), waiting for it, stopping it, and reading its memory and CPU time.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -8,28 +9,89 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use tokio::process::{Child, Command};
 
-use crate::client::one_shot;
-use crate::scenarios::{ROOT_TOKEN, Req};
+use crate::client::{Req, one_shot};
+use crate::scenarios::ROOT_TOKEN;
+
+/// Which server a binary is: they differ in how persistent storage is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Arca,
+    Bao,
+}
 
 /// How to run one server binary.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
     /// Column label in the report ("arca", "bao").
     pub name: &'static str,
+    pub flavor: Flavor,
     pub bin: PathBuf,
     /// Arguments that print the version (first output line is reported).
     pub version_args: &'static [&'static str],
+    /// CPU the server is pinned to (through `taskset`), if pinning is on.
+    pub cpu: Option<usize>,
 }
 
 impl ServerSpec {
-    /// Both servers take the same dev-mode flags.
-    fn dev_args(&self, addr: SocketAddr) -> Vec<String> {
-        vec![
+    /// Dev mode, in memory, with the bench's root token. Both servers also read a small config file:
+    /// OpenBao needs `unsafe_allow_api_audit_creation` for the audit scenario to enable a device
+    /// through the API (Arca's dev mode allows it already) and a listener that accepts a 1,000-item
+    /// batch (below), and both get `disable_mlock` because
+    /// OpenBao's dev mode never locks memory while Arca's does when run as root, which makes every
+    /// mapped page resident and would compare different things (see bench/README.md).
+    pub fn dev_args(&self, addr: SocketAddr, dir: &Path) -> Result<Vec<String>> {
+        let config = dir.join(format!("{}-dev.hcl", self.name));
+        let (text, dev_addr) = match self.flavor {
+            Flavor::Arca => ("disable_mlock = true\n".to_owned(), addr),
+            // OpenBao refuses a JSON body with more than 1,000 strings (keys and values) by default,
+            // so a 1,000-item transit batch needs a listener with a higher limit; dev mode adds the
+            // config file's listeners to its own, so the bench talks to that one and the dev listener
+            // sits unused on another port. The limit stays finite: the check still runs.
+            Flavor::Bao => (
+                format!(
+                    "disable_mlock = true\nunsafe_allow_api_audit_creation = true\n\
+                     listener \"tcp\" {{\n  address = \"{addr}\"\n  tls_disable = true\n  max_request_json_strings = 1000000\n}}\n"
+                ),
+                free_loopback_addr()?,
+            ),
+        };
+        std::fs::write(&config, text).context("write dev config")?;
+        Ok(vec![
             "server".into(),
             "-dev".into(),
-            format!("-dev-listen-address={addr}"),
+            format!("-config={}", config.display()),
+            format!("-dev-listen-address={dev_addr}"),
             format!("-dev-root-token-id={ROOT_TOKEN}"),
-        ]
+        ])
+    }
+
+    /// Durable storage in `data`: Arca's embedded store, OpenBao's integrated raft (one node). Both
+    /// acknowledge a write only after it is on disk (fsync).
+    pub fn persistent_args(&self, addr: SocketAddr, data: &Path) -> Result<Vec<String>> {
+        std::fs::create_dir_all(data).context("create data dir")?;
+        let config = data.with_extension("hcl");
+        let text = match self.flavor {
+            Flavor::Arca => format!(
+                "storage \"embedded\" {{\n  path = \"{}\"\n}}\n\
+                 listener \"tcp\" {{\n  address = \"{addr}\"\n  tls_disable = true\n}}\n\
+                 disable_mlock = true\n",
+                data.join("arca.db").display()
+            ),
+            Flavor::Bao => {
+                let cluster = free_loopback_addr()?;
+                format!(
+                    "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"bench\"\n}}\n\
+                     listener \"tcp\" {{\n  address = \"{addr}\"\n  cluster_address = \"{cluster}\"\n  tls_disable = true\n}}\n\
+                     api_addr = \"http://{addr}\"\ncluster_addr = \"http://{cluster}\"\ndisable_mlock = true\n",
+                    data.display()
+                )
+            }
+        };
+        std::fs::write(&config, text).context("write server config")?;
+        Ok(vec![
+            "server".into(),
+            format!("-config={}", config.display()),
+        ])
     }
 
     /// First line of the binary's version output, if it has one.
@@ -60,32 +122,42 @@ impl ServerSpec {
     }
 }
 
-/// A running dev server. Dropping it kills the process (error paths, Ctrl-C).
+/// A running server. Dropping it kills the process (error paths, Ctrl-C).
 pub struct RunningServer {
     child: Child,
     pid: u32,
     pub addr: SocketAddr,
     log: PathBuf,
+    started: Instant,
 }
 
 impl RunningServer {
-    /// Spawns the server on a free loopback port and waits for the first 200 from `GET /v1/sys/health`.
-    /// Returns the server and the time from spawn to that answer.
-    pub async fn start(
+    /// Spawns `spec.bin args` (pinned to `spec.cpu` if set), logging to `<workdir>/<log_name>.log`.
+    pub fn spawn(
         spec: &ServerSpec,
+        args: &[String],
+        addr: SocketAddr,
         workdir: &Path,
-        timeout: Duration,
-    ) -> Result<(RunningServer, Duration)> {
-        let addr = free_loopback_addr()?;
-        let log = workdir.join(format!("{}.log", spec.name));
+        log_name: &str,
+    ) -> Result<RunningServer> {
+        let log = workdir.join(format!("{log_name}.log"));
         let log_file = std::fs::File::create(&log).context("create server log")?;
         let log_err = log_file.try_clone().context("clone log handle")?;
         let home = workdir.join(format!("{}-home", spec.name));
         std::fs::create_dir_all(&home).context("create server home")?;
-
+        // `taskset` sets the affinity and then exec()s the server, so the pid is the server's and
+        // every thread it ever starts inherits the CPU.
+        let mut cmd = match spec.cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(cpu.to_string()).arg(&spec.bin);
+                c
+            }
+            None => Command::new(&spec.bin),
+        };
         let started = Instant::now();
-        let child = Command::new(&spec.bin)
-            .args(spec.dev_args(addr))
+        let child = cmd
+            .args(args)
             // A dev server may write a token helper file into $HOME; keep it away from the user's.
             .env("HOME", &home)
             .current_dir(&home)
@@ -98,39 +170,74 @@ impl RunningServer {
             .spawn()
             .with_context(|| format!("spawn {}", spec.bin.display()))?;
         let pid = child.id().ok_or_else(|| anyhow!("child has no pid"))?;
-        let mut server = RunningServer {
+        Ok(RunningServer {
             child,
             pid,
             addr,
             log,
-        };
+            started,
+        })
+    }
 
-        let probe = Req::get("/v1/sys/health");
+    /// Dev mode: spawns the server on a free loopback port and waits for the first 200 from
+    /// `GET /v1/sys/health`. Returns the server and the time from spawn to that answer.
+    pub async fn start_dev(
+        spec: &ServerSpec,
+        workdir: &Path,
+        timeout: Duration,
+    ) -> Result<(RunningServer, Duration)> {
+        let addr = free_loopback_addr()?;
+        let args = spec.dev_args(addr, workdir)?;
+        let mut server =
+            RunningServer::spawn(spec, &args, addr, workdir, &format!("{}-dev", spec.name))?;
+        server
+            .wait_status(
+                &Req::get("/v1/sys/health"),
+                |s| s == http::StatusCode::OK,
+                timeout,
+            )
+            .await?;
+        let startup = server.since_spawn();
+        Ok((server, startup))
+    }
+
+    /// Polls `probe` on fresh connections (every 2 ms, which bounds the resolution of start-up
+    /// figures) until its status satisfies `ok`; fails if the child exits or `timeout` passes.
+    pub async fn wait_status(
+        &mut self,
+        probe: &Req,
+        ok: impl Fn(http::StatusCode) -> bool,
+        timeout: Duration,
+    ) -> Result<()> {
+        let begin = Instant::now();
         loop {
-            if let Some(status) = server.child.try_wait().context("poll child")? {
+            if let Some(status) = self.child.try_wait().context("poll child")? {
                 bail!(
-                    "{} exited during startup ({status}); log tail:\n{}",
-                    spec.name,
-                    server.log_tail()
+                    "exited during startup ({status}); log tail:\n{}",
+                    self.log_tail()
                 );
             }
             let answer =
-                tokio::time::timeout(Duration::from_millis(500), one_shot(addr, &probe)).await;
+                tokio::time::timeout(Duration::from_millis(500), one_shot(self.addr, probe)).await;
             if let Ok(Ok((status, _))) = answer
-                && status == http::StatusCode::OK
+                && ok(status)
             {
-                return Ok((server, started.elapsed()));
+                return Ok(());
             }
-            if started.elapsed() > timeout {
+            if begin.elapsed() > timeout {
                 bail!(
-                    "{} not ready after {timeout:?}; log tail:\n{}",
-                    spec.name,
-                    server.log_tail()
+                    "{} not answering as expected after {timeout:?}; log tail:\n{}",
+                    probe.path,
+                    self.log_tail()
                 );
             }
-            // Probe interval bounds the resolution of the startup figure.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+
+    /// Time since spawn.
+    pub fn since_spawn(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Resident set size now, in KiB.
@@ -138,9 +245,19 @@ impl RunningServer {
         proc_status_kib(self.pid, "VmRSS")
     }
 
+    /// The anonymous part of the resident set (heap, stacks), in KiB: RSS minus mapped files, such as
+    /// the binary's own code pages.
+    pub fn rss_anon_kib(&self) -> Result<u64> {
+        proc_status_kib(self.pid, "RssAnon")
+    }
+
     /// Peak resident set size so far, in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
         proc_status_kib(self.pid, "VmHWM")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// User plus system CPU time the server has used so far.
@@ -154,16 +271,40 @@ impl RunningServer {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// Kills the server at once (SIGKILL).
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
     }
+
+    /// Asks the server to shut down (SIGTERM), as an operator would before a restart; SIGKILL after
+    /// 60 s.
+    pub async fn shutdown(mut self) {
+        if let Some(pid) = i32::try_from(self.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .is_err()
+        {
+            eprintln!("server {} ignored SIGTERM for 60 s; killing it", self.pid);
+            self.stop().await;
+        }
+    }
 }
 
 /// Binds port 0 to let the kernel pick a free port, then releases it for the child.
-fn free_loopback_addr() -> Result<SocketAddr> {
+pub fn free_loopback_addr() -> Result<SocketAddr> {
     let l = TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
     l.local_addr().context("local addr")
+}
+
+/// Resident set size of process `pid` now, in KiB.
+pub fn rss_kib_of(pid: u32) -> Result<u64> {
+    proc_status_kib(pid, "VmRSS")
 }
 
 fn proc_status_kib(pid: u32, field: &str) -> Result<u64> {
