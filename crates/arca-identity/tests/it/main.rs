@@ -4,6 +4,7 @@
 
 mod aliases;
 mod entities;
+mod group_aliases;
 mod groups;
 mod login;
 mod lookup;
