@@ -162,12 +162,15 @@ pub(crate) struct SystemTtls {
     pub(crate) max_ttl: Duration,
 }
 
-/// A mount's view of the system: its tuned TTLs, capped by the system's.
+/// A mount's view of the system: its tuned TTLs, capped by the system's, and the named
+/// password policies (read from the barrier, never the mount's own storage).
 struct MountView {
     ttls: SystemTtls,
     config: MountConfig,
+    barrier: Arc<dyn Storage>,
 }
 
+#[async_trait::async_trait]
 impl SystemView for MountView {
     fn default_lease_ttl(&self) -> Duration {
         let d = match self.config.default_lease_ttl {
@@ -184,6 +187,9 @@ impl SystemView for MountView {
     }
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+    async fn password_policy(&self, name: &str) -> Result<Option<String>, LogicalError> {
+        crate::password_policies::policy_text(&self.barrier, name).await
     }
 }
 
@@ -335,6 +341,7 @@ impl Mounts {
         let system: Arc<dyn SystemView> = Arc::new(MountView {
             ttls: self.ttls,
             config: entry.config.clone(),
+            barrier: Arc::clone(&self.barrier),
         });
         let backend = match self.builtin.get(&full_path) {
             Some((_, b)) => Arc::clone(b),
@@ -401,6 +408,7 @@ impl Mounts {
                 let system: Arc<dyn SystemView> = Arc::new(MountView {
                     ttls: self.ttls,
                     config: entry.config.clone(),
+                    barrier: Arc::clone(&self.barrier),
                 });
                 routes.push(Arc::new(Route {
                     full_path: full_path.clone(),

@@ -1,9 +1,10 @@
 //! `sys/policies/password/*`: named password policies (length and character-set rules)
-//! and password generation from them. The generator is the database engine's, so that
-//! both produce passwords the same way.
+//! and password generation from them. The generator is `arca-password-policy`, shared with
+//! the database engine, which reads named policies through its mount's system view
+//! ([`policy_text`]).
 
-use arca_engine_database::password_policy::PasswordPolicy;
 use arca_logical::{LogicalError, Operation, Request, Response};
+use arca_password_policy::PasswordPolicy;
 use arca_storage::{Storage, StorageView};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -16,11 +17,29 @@ struct Stored {
     policy: String,
 }
 
+const PREFIX: &str = "sys/password_policy/";
+
 fn view(u: &Unsealed) -> StorageView {
-    StorageView::new(
-        u.barrier.clone() as std::sync::Arc<dyn Storage>,
-        "sys/password_policy/",
-    )
+    StorageView::new(u.barrier.clone() as std::sync::Arc<dyn Storage>, PREFIX)
+}
+
+/// The HCL text of a stored policy, for the mounts' system views (the database engine's
+/// `password_policy = "<name>"`). A name that could not have been written is `None`.
+pub(crate) async fn policy_text(
+    barrier: &std::sync::Arc<dyn Storage>,
+    name: &str,
+) -> Result<Option<String>, LogicalError> {
+    if !valid_name(name) {
+        return Ok(None);
+    }
+    let v = StorageView::new(std::sync::Arc::clone(barrier), PREFIX);
+    read(&v, name)
+        .await
+        .map(|s| s.map(|s| s.policy))
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading a password policy");
+            LogicalError::internal()
+        })
 }
 
 fn valid_name(name: &str) -> bool {

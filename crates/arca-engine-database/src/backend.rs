@@ -15,11 +15,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::DatabaseError;
 use crate::model::{self, ConnectionConfig, Role, RootWal, Secret};
 use crate::password_policy::PasswordPolicy;
 use crate::plugin::{self, Database, DbError, PluginKind};
 use crate::template::{UsernameMetadata, UsernameTemplate};
-use crate::{DatabaseError, PasswordPolicies};
 
 /// Vault's `framework.GenericNameRegex`.
 const NAME: &str = r"\w(?:(?:[\w\-.]+)?\w)?";
@@ -54,7 +54,6 @@ const CONFIG_FIELDS: &[&str] = &[
 pub struct DatabaseBackend {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) system: Arc<dyn SystemView>,
-    policies: Option<Arc<dyn PasswordPolicies>>,
     paths: PathTable<Route>,
     /// Open plugins by connection name; rebuilt from storage when absent.
     conns: tokio::sync::Mutex<HashMap<String, Arc<dyn Database>>>,
@@ -149,19 +148,12 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
 
 impl DatabaseBackend {
     /// A backend for one mount.
-    pub fn new(
-        config: BackendConfig,
-        policies: Option<Arc<dyn PasswordPolicies>>,
-    ) -> LogicalResult<Arc<Self>> {
-        Self::with_tick(config, policies, Duration::from_secs(1))
+    pub fn new(config: BackendConfig) -> LogicalResult<Arc<Self>> {
+        Self::with_tick(config, Duration::from_secs(1))
     }
 
     /// As [`DatabaseBackend::new`], with the rotation task's polling interval.
-    pub fn with_tick(
-        config: BackendConfig,
-        policies: Option<Arc<dyn PasswordPolicies>>,
-        tick: Duration,
-    ) -> LogicalResult<Arc<Self>> {
+    pub fn with_tick(config: BackendConfig, tick: Duration) -> LogicalResult<Arc<Self>> {
         let n = NAME;
         let table = || -> Result<PathTable<Route>, regex::Error> {
             PathTable::new()
@@ -184,7 +176,6 @@ impl DatabaseBackend {
         Ok(Arc::new_cyclic(|me| DatabaseBackend {
             storage: config.storage,
             system: config.system,
-            policies,
             paths,
             conns: tokio::sync::Mutex::new(HashMap::new()),
             role_locks: std::sync::Mutex::new(HashMap::new()),
@@ -248,13 +239,9 @@ impl DatabaseBackend {
             return PasswordPolicy::parse(policy)
                 .map_err(|e| LogicalError::invalid(format!("invalid password_policy: {e}")));
         }
-        let Some(src) = &self.policies else {
-            return Err(LogicalError::invalid(
-                "password policy not found: named password policies are not available on this server",
-            ));
-        };
-        let text = src
-            .policy(policy)
+        let text = self
+            .system
+            .password_policy(policy)
             .await?
             .ok_or_else(|| LogicalError::invalid("password policy not found"))?;
         PasswordPolicy::parse(&text)

@@ -15,42 +15,35 @@
 //!   same transaction that records the result), so they survive restarts and a schedule
 //!   point is never rotated twice. One background task per mount, started in `initialize`
 //!   and stopped in `cleanup`, reads time from [`arca_logical::SystemView::now`].
-//! * [`password_policy`]: Vault's password-policy HCL and generator, public so the core can
-//!   serve `sys/policies/password/*`; the engine reads named policies through
-//!   [`PasswordPolicies`].
+//! * Passwords come from `arca-password-policy` (re-exported as [`password_policy`]): Vault's
+//!   default generator, an inline HCL policy, or a named policy that the mount's
+//!   [`arca_logical::SystemView::password_policy`] reads from `sys/policies/password/<name>`.
 //!
 //! Secrets (root and user passwords) live in `Zeroizing` strings, are stored only through
 //! the mount's barrier-encrypted storage, and are scrubbed from database error messages.
 //!
 //! Architecture invariant: this crate depends only on the plug-in SDK (`arca-logical`), the
-//! storage trait, wire helpers (`arca-types`) and `arca-crypto` among Arca crates; never on
+//! storage trait, wire helpers (`arca-types`), `arca-crypto` and the password-policy
+//! generator (`arca-password-policy`) among Arca crates; never on
 //! the core, another engine or HTTP. The database drivers (tokio-postgres, mysql_async, a
 //! small RESP client) are private to it.
 
 use std::sync::Arc;
 
 use arca_logical::{Backend, BackendConfig, BackendKind, Factory, LogicalResult};
-use async_trait::async_trait;
 
 mod backend;
 pub mod cron;
 mod model;
-pub mod password_policy;
 mod plugin;
 mod statics;
 pub mod template;
 
+pub use arca_password_policy as password_policy;
 pub use backend::DatabaseBackend;
 
 /// The mount type name.
 pub const TYPE_NAME: &str = "database";
-
-/// Named password policies (`sys/policies/password/<name>`), provided by the core.
-#[async_trait]
-pub trait PasswordPolicies: Send + Sync {
-    /// The HCL text of the named policy, `None` when there is no such policy.
-    async fn policy(&self, name: &str) -> LogicalResult<Option<String>>;
-}
 
 /// Failures of this engine that are not the client's fault. Messages never contain
 /// passwords or request values.
@@ -63,19 +56,8 @@ pub enum DatabaseError {
 }
 
 /// Creates database backends.
-#[derive(Default, Clone)]
-pub struct DatabaseFactory {
-    policies: Option<Arc<dyn PasswordPolicies>>,
-}
-
-impl DatabaseFactory {
-    /// A factory whose backends resolve `password_policy` names through `policies`.
-    pub fn with_policies(policies: Arc<dyn PasswordPolicies>) -> Self {
-        DatabaseFactory {
-            policies: Some(policies),
-        }
-    }
-}
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DatabaseFactory;
 
 impl Factory for DatabaseFactory {
     fn type_name(&self) -> &'static str {
@@ -87,6 +69,6 @@ impl Factory for DatabaseFactory {
     }
 
     fn create(&self, config: BackendConfig) -> LogicalResult<Arc<dyn Backend>> {
-        Ok(DatabaseBackend::new(config, self.policies.clone())?)
+        Ok(DatabaseBackend::new(config)?)
     }
 }

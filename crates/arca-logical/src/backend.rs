@@ -45,8 +45,9 @@ impl SpecialPaths {
     }
 }
 
-/// What a backend may ask of the system: settings of its mount and the clock. Time comes
-/// only from here, so tests can control it.
+/// What a backend may ask of the system: settings of its mount, the clock and named
+/// password policies. Time comes only from here, so tests can control it.
+#[async_trait]
 pub trait SystemView: Send + Sync {
     /// The mount's default lease TTL (its tuning, else the system's).
     fn default_lease_ttl(&self) -> Duration;
@@ -54,6 +55,11 @@ pub trait SystemView: Send + Sync {
     fn max_lease_ttl(&self) -> Duration;
     /// The current time.
     fn now(&self) -> SystemTime;
+    /// The HCL text of the password policy stored at `sys/policies/password/<name>`, `None`
+    /// when there is no such policy. Views without a core behind them (tests) have none.
+    async fn password_policy(&self, _name: &str) -> LogicalResult<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Everything a backend gets when it is created for a mount.

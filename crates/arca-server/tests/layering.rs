@@ -46,6 +46,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("arca-storage", &[]),
     ("arca-acl", &[]),
     ("arca-shamir", &["arca-crypto"]),
+    // The password-policy generator, shared by the core and the database engine.
+    ("arca-password-policy", &["arca-crypto"]),
     ("arca-logical", &["arca-storage", "arca-types"]),
     ("arca-storage-redb", &["arca-storage"]),
     ("arca-barrier", &["arca-crypto", "arca-storage"]),
@@ -86,7 +88,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "arca-engine-database",
-        &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-password-policy",
+        ],
     ),
     (
         "arca-auth-common",
@@ -157,6 +165,7 @@ const NO_HTTP: &[&str] = &[
     "arca-identity",
     "arca-engine-transit",
     "arca-engine-database",
+    "arca-password-policy",
     "arca-audit",
     "arca-auth-common",
     "arca-auth-userpass",

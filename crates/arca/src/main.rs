@@ -92,8 +92,12 @@ fn server(a: ServerArgs) -> ExitCode {
         .log_level
         .or_else(|| prepared.log_level().map(str::to_owned))
         .unwrap_or_else(|| "info".to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,h2=warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The database drivers log whole statements at debug level, and CREATE ROLE / ALTER
+    // USER statements carry passwords: they are capped whatever the level.
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "{level},hyper=warn,h2=warn,tokio_postgres=warn,mysql_async=warn"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -59,7 +59,7 @@ impl Engine {
             mount_type: "database".into(),
             options: Default::default(),
         };
-        let backend = DatabaseBackend::with_tick(config, None, Duration::from_secs(3600)).unwrap();
+        let backend = DatabaseBackend::with_tick(config, Duration::from_secs(3600)).unwrap();
         backend.initialize().await.unwrap();
         Engine { backend, clock }
     }

@@ -14,8 +14,9 @@
 //! rule is met on the first try, unlike a generate-and-test loop that can spin on tight
 //! policies.
 //!
-//! The lead wires `sys/policies/password/*` to [`PasswordPolicy::parse`] (validation on
-//! write) and [`PasswordPolicy::generate`] (`sys/policies/password/:name/generate`).
+//! Used by the core for `sys/policies/password/*` (validation on write, `.../generate`) and
+//! by the database engine for its generated passwords, so both produce passwords the same
+//! way. Architecture invariant: depends on no Arca crate but `arca-crypto` (the RNG).
 
 use zeroize::Zeroizing;
 
