@@ -796,3 +796,47 @@ async fn unknown_paths_and_operations() {
         .unwrap_err();
     assert_eq!(r.kind, arca_logical::ErrorKind::NotFound);
 }
+
+/// hvac sends `plaintext`/`ciphertext` as `null` beside `batch_input`: declared fields, so
+/// no "ignored parameters" warning (OpenBao's schema knows them); an unknown one still warns.
+#[tokio::test]
+async fn batch_requests_do_not_warn_about_declared_single_item_fields() {
+    let e = env();
+    e.write("keys/k", json!({})).await;
+    let r = e
+        .raw(
+            Operation::Update,
+            "encrypt/k",
+            json!({"plaintext": null, "context": null, "batch_input": [{"plaintext": b64(b"a")}]}),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let ct = r.data.unwrap()["batch_results"][0]["ciphertext"].clone();
+    for path in ["decrypt/k", "rewrap/k"] {
+        let r = e
+            .raw(
+                Operation::Update,
+                path,
+                json!({"ciphertext": null, "batch_input": [{"ciphertext": ct}]}),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.warnings.is_empty(), "{path}: {:?}", r.warnings);
+    }
+    let r = e
+        .raw(
+            Operation::Update,
+            "decrypt/k",
+            json!({"bogus": 1, "batch_input": [{"ciphertext": ct}]}),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.warnings,
+        vec!["Endpoint ignored these unrecognized parameters: [bogus]"]
+    );
+}
