@@ -291,3 +291,145 @@ async fn max_entry_size_is_a_mount_option() {
     .await;
     assert_4xx("bad max_entry_size", s, &b, &t, Some(400));
 }
+
+/// The same bad requests against `bao server -dev`: the status codes agree, except at the
+/// deliberate differences of docs/compatibility.md, listed here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_kv_input_statuses_match_openbao_except_documented() {
+    let Some(py) = crate::compat_common::py() else {
+        return;
+    };
+    let arca = arca_dev(ROOT);
+    let openbao = crate::compat_common::bao_dev(&py, ROOT);
+    let c = client();
+    let huge = json!({"data": {"v": "x".repeat(30 * 1024 * 1024)}}).to_string();
+    let cases: Vec<(&str, &str, String, Option<u16>)> = vec![
+        // (method, path, body, Arca's status where it deliberately differs)
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":"abc"}}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":1.5}}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":{}}}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":-1}}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":1e30}}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/data/app",
+            r#"{"data":{"v":"x"},"options":{"cas":true}}"#.into(),
+            Some(400),
+        ),
+        ("GET", "secret/data/app?version=abc", String::new(), None),
+        ("GET", "secret/data/app?version=0", String::new(), None),
+        ("GET", "secret/data/app?version=-1", String::new(), None),
+        (
+            "PUT",
+            "secret/delete/app",
+            r#"{"versions":"abc"}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/destroy/app",
+            r#"{"versions":[0]}"#.into(),
+            Some(400),
+        ),
+        (
+            "PUT",
+            "secret/undelete/app",
+            r#"{"versions":[-1]}"#.into(),
+            Some(400),
+        ),
+        (
+            "PUT",
+            "secret/metadata/app",
+            r#"{"max_versions":1e30}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/metadata/app",
+            r#"{"max_versions":"x"}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/config",
+            r#"{"max_versions":1e30}"#.into(),
+            None,
+        ),
+        (
+            "PUT",
+            "secret/metadata/app",
+            r#"{"max_versions":-1}"#.into(),
+            Some(400),
+        ),
+        (
+            "PUT",
+            "secret/config",
+            r#"{"max_versions":-1}"#.into(),
+            Some(400),
+        ),
+        ("PUT", "secret/data/big", huge, Some(413)),
+    ];
+    let mut seen = Vec::new();
+    for server in [&arca.addr, &openbao.addr] {
+        let url = |p: &str| format!("{server}/v1/{p}");
+        let h = [("X-Vault-Token", ROOT)];
+        let (s, b, _) = http(
+            &c,
+            "PUT",
+            &url("secret/data/app"),
+            &h,
+            Some(r#"{"data":{"v":"1"}}"#),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let mut statuses = Vec::new();
+        for (method, path, body, _) in &cases {
+            let body = (!body.is_empty()).then_some(body.as_str());
+            let (s, _, _) = http(&c, method, &url(path), &h, body).await;
+            statuses.push(s);
+        }
+        seen.push(statuses);
+    }
+    for (i, (method, path, body, arca_differs)) in cases.iter().enumerate() {
+        let (a, o) = (seen[0][i], seen[1][i]);
+        let what = format!(
+            "{method} {path} {}",
+            body.chars().take(60).collect::<String>()
+        );
+        match arca_differs {
+            None => assert_eq!(a, o, "{what}: arca {a}, openbao {o}"),
+            Some(want) => {
+                assert_eq!(a, *want, "{what}");
+                assert!(
+                    o < 300,
+                    "{what}: OpenBao now refuses it ({o}): update the docs"
+                );
+            }
+        }
+    }
+}
