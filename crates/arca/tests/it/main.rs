@@ -16,6 +16,7 @@ mod bad_input;
 mod cli;
 mod compat_auth_hvac;
 mod compat_common;
+mod compat_database_hvac;
 mod compat_eso;
 mod compat_hvac;
 mod compat_kv_cli;
