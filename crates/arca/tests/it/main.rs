@@ -32,6 +32,7 @@ mod compat_wrapping;
 mod config;
 mod database_cli;
 mod database_faults;
+mod database_mass_expiry;
 mod database_policies;
 mod database_support;
 mod durability;
