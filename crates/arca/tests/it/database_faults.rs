@@ -151,6 +151,7 @@ async fn creds_during_an_outage_fail_cleanly_without_a_lease() {
         let errors = b["errors"].as_array().expect("Vault's error shape");
         assert_eq!(errors.len(), 1, "{b}");
         assert!(!errors[0].as_str().unwrap().is_empty());
+        eprintln!("creds with the database down: {s} {}", errors[0]);
         assert_no_secret("the error", &b.to_string(), &[ROOT_PASSWORD, &pw1]);
         assert!(
             started.elapsed() < Duration::from_secs(20),

@@ -81,7 +81,7 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// `arca server -dev` at debug level, stdout and stderr going to one file.
+/// `arca server -dev` at trace level, stdout and stderr going to one file.
 pub struct LoggedServer {
     child: Child,
     pub addr: String,
@@ -108,7 +108,7 @@ impl LoggedServer {
                 "-dev-listen-address=127.0.0.1:0",
                 &format!("-dev-root-token-id={token}"),
             ])
-            .env("VAULT_LOG_LEVEL", "debug")
+            .env("VAULT_LOG_LEVEL", "trace")
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .spawn()
