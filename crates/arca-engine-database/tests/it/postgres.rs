@@ -265,3 +265,73 @@ async fn config_errors_lists_and_allowed_roles() {
     assert!(Engine::ok(e.call(Operation::Read, "config/x", Value::Null).await).is_none());
     e.shutdown().await;
 }
+
+#[tokio::test]
+async fn named_password_policies_from_the_system_view() {
+    if !service("PostgreSQL", 5432) {
+        return;
+    }
+    let e = Engine::new().await;
+    let charset = |set: &str, n: usize| {
+        format!("length = {n}\nrule \"charset\" {{\n  charset = \"{set}\"\n  min-chars = {n}\n}}\n")
+    };
+    e.clock
+        .set_policy("lower", Some(&charset("abcdefghijklmnopqrstuvwxyz", 20)));
+    e.clock
+        .set_policy("digits", Some(&charset("0123456789", 12)));
+    let config = |policy: &str| {
+        json!({
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:5432/test?sslmode=disable",
+            "username": "postgres",
+            "password": "unused-with-trust",
+            "allowed_roles": "*",
+            "password_policy": policy,
+        })
+    };
+
+    // Unknown names are refused at write time: for the connection and for a role override.
+    let err = e
+        .call(Operation::Update, "config/pg", config("nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "password policy not found");
+    e.write("config/pg", config("lower")).await;
+    let role = unique("pp");
+    e.write(
+        &format!("roles/{role}"),
+        json!({"db_name": "pg", "creation_statements": CREATE, "default_ttl": "5m"}),
+    )
+    .await;
+    let (_, pw, s1) = e.creds(&role).await;
+    assert!(pw.len() == 20 && pw.chars().all(|c| c.is_ascii_lowercase()));
+
+    // A role's credential_config.password_policy wins over the connection's.
+    let err = e
+        .call(
+            Operation::Update,
+            &format!("roles/{role}"),
+            json!({"credential_config": {"password_policy": "nope"}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "password policy not found");
+    e.write(
+        &format!("roles/{role}"),
+        json!({"credential_config": {"password_policy": "digits"}}),
+    )
+    .await;
+    let (_, pw, s2) = e.creds(&role).await;
+    assert!(pw.len() == 12 && pw.chars().all(|c| c.is_ascii_digit()));
+
+    // A policy deleted after the fact: a client error at creds time.
+    e.clock.set_policy("digits", None);
+    let err = e
+        .call(Operation::Read, &format!("creds/{role}"), Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "password policy not found");
+    e.revoke(&s1).await.unwrap();
+    e.revoke(&s2).await.unwrap();
+    e.shutdown().await;
+}

@@ -1,5 +1,6 @@
 //! A backend over in-memory storage with a manual clock, and service probes.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -11,21 +12,30 @@ use arca_logical::{
 use arca_storage::{InMemStorage, Storage};
 use serde_json::Value;
 
-/// A clock the test moves by hand.
-pub struct ManualClock(Mutex<SystemTime>);
+/// A clock the test moves by hand, and the named password policies the core would serve.
+pub struct ManualClock(Mutex<SystemTime>, Mutex<BTreeMap<String, String>>);
 
 impl ManualClock {
     pub fn new() -> Arc<Self> {
-        Arc::new(ManualClock(Mutex::new(SystemTime::now())))
+        Self::at(SystemTime::now())
     }
     pub fn at(t: SystemTime) -> Arc<Self> {
-        Arc::new(ManualClock(Mutex::new(t)))
+        Arc::new(ManualClock(Mutex::new(t), Mutex::default()))
     }
     pub fn advance(&self, d: Duration) {
         *self.0.lock().unwrap() += d;
     }
+    /// Stores (or with `None` deletes) `sys/policies/password/<name>`.
+    pub fn set_policy(&self, name: &str, hcl: Option<&str>) {
+        let mut p = self.1.lock().unwrap();
+        match hcl {
+            Some(h) => p.insert(name.to_owned(), h.to_owned()),
+            None => p.remove(name),
+        };
+    }
 }
 
+#[async_trait::async_trait]
 impl SystemView for ManualClock {
     fn default_lease_ttl(&self) -> Duration {
         Duration::from_secs(3600)
@@ -35,6 +45,9 @@ impl SystemView for ManualClock {
     }
     fn now(&self) -> SystemTime {
         *self.0.lock().unwrap()
+    }
+    async fn password_policy(&self, name: &str) -> LogicalResult<Option<String>> {
+        Ok(self.1.lock().unwrap().get(name).cloned())
     }
 }
 
