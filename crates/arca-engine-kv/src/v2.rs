@@ -203,11 +203,15 @@ fn parse_versions(f: &FieldData<'_>) -> LogicalResult<Vec<i64>> {
     Ok(out)
 }
 
-/// `version` of a read: absent, 0 or negative is the latest, as in OpenBao (ESO sends `0`;
-/// the maintainers' differential test pins `-1`); not an integer is a 400.
+/// `version` of a read: absent or 0 is the latest (as in OpenBao, and ESO sends `0`); a
+/// negative number is refused where OpenBao silently reads the latest.
 fn parse_read_version(f: &FieldData<'_>) -> LogicalResult<Option<u64>> {
-    Ok(f.i64("version")?
-        .and_then(|v| u64::try_from(v).ok().filter(|n| *n > 0)))
+    match f.i64("version")? {
+        None | Some(0) => Ok(None),
+        Some(v) => u64::try_from(v)
+            .map(Some)
+            .map_err(|_| field_error("version", "must be 0 (the latest) or a positive integer")),
+    }
 }
 
 /// A non-negative integer field that must fit in 32 bits (`max_versions`).

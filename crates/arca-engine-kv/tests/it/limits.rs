@@ -161,17 +161,15 @@ async fn impossible_versions_and_cas_types_are_400_and_change_nothing() {
             .await;
         assert_eq!(err.kind, ErrorKind::InvalidRequest, "cas {cas}");
     }
-    for v in ["abc", "1.5", "99999999999999999999"] {
+    for v in ["-1", "abc", "1.5"] {
         let err = e.err(Op::Read, "data/s", json!({"version": v})).await;
         assert_eq!(err.kind, ErrorKind::InvalidRequest, "version {v}");
         let err = e.err(Op::Read, "subkeys/s", json!({"version": v})).await;
         assert_eq!(err.kind, ErrorKind::InvalidRequest, "subkeys version {v}");
     }
-    // 0 and negative numbers read the latest, as in OpenBao.
-    for v in ["0", "-1"] {
-        let r = e.ok(Op::Read, "data/s", json!({"version": v})).await;
-        assert_eq!(data(&r)["metadata"]["version"], json!(2));
-    }
+    // 0 is the latest, as in OpenBao.
+    let r = e.ok(Op::Read, "data/s", json!({"version": "0"})).await;
+    assert_eq!(data(&r)["metadata"]["version"], json!(2));
     for op in ["delete", "undelete", "destroy"] {
         for versions in [
             json!([0]),

@@ -497,7 +497,14 @@ async fn kv2_http_details_match_openbao() {
     )
     .await; // 200 + warning
     e.same(Root, "GET secret/data/p/w?foo=1", None).await; // warning
-    e.same(Root, "GET secret/data/p/w?version=-1", None).await; // the latest
+    // A negative version: OpenBao reads the latest, Arca refuses it (docs/compatibility.md).
+    e.check(
+        Root,
+        "GET secret/data/p/w?version=-1",
+        None,
+        Expect::Status(400, 200),
+    )
+    .await;
     let options = json!({"data": {"a": "1"}, "options": {"cas": "1"}});
     e.same(Root, "PUT secret/data/p/w", Some(options)).await; // cas as a string
     e.same(Root, "PUT secret/data/p/w", Some(json!({"foo": 1})))
