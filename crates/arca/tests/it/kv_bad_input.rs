@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use crate::compat_common::{arca_dev, http};
 use crate::support::client;
@@ -340,7 +340,12 @@ async fn bad_kv_input_statuses_match_openbao_except_documented() {
         ),
         ("GET", "secret/data/app?version=abc", String::new(), None),
         ("GET", "secret/data/app?version=0", String::new(), None),
-        ("GET", "secret/data/app?version=-1", String::new(), Some(400)),
+        (
+            "GET",
+            "secret/data/app?version=-1",
+            String::new(),
+            Some(400),
+        ),
         (
             "PUT",
             "secret/delete/app",
