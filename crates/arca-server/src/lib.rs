@@ -41,6 +41,7 @@ pub fn builtin_registry() -> Registry {
     r.register(Arc::new(arca_auth_jwt::JwtFactory::JWT));
     r.register(Arc::new(arca_auth_jwt::JwtFactory::OIDC));
     r.register(Arc::new(arca_auth_cert::CertFactory));
+    r.register(Arc::new(arca_engine_rabbitmq::RabbitMqFactory));
     r.register(Arc::new(arca_engine_database::DatabaseFactory));
     r.register(Arc::new(arca_auth_userpass::UserpassFactory));
     r.register(Arc::new(arca_auth_approle::ApproleFactory));

@@ -97,6 +97,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "arca-engine-rabbitmq",
+        &[
+            "arca-logical",
+            "arca-storage",
+            "arca-types",
+            "arca-crypto",
+            "arca-password-policy",
+            // Known exception: the username-template language of the database engine,
+            // until it moves into a crate of its own.
+            "arca-engine-database",
+        ],
+    ),
+    (
         "arca-auth-common",
         &["arca-logical", "arca-storage", "arca-types", "arca-crypto"],
     ),

@@ -40,6 +40,7 @@ mod kv_bad_input;
 mod least_privilege;
 mod locked_users;
 mod password_policies;
+mod rabbitmq;
 mod seal_lifecycle;
 mod support;
 mod tls;
