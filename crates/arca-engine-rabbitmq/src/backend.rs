@@ -500,7 +500,7 @@ impl RabbitMqBackend {
             .delete_user(username)
             .await
             .map_err(|e| mgmt_err("could not delete user", &e))?;
-        // Deleting the user refuses new connections; end the open ones too.
+        // Deleting the user refuses new connections; end the open ones explicitly too.
         if let Err(e) = client.close_connections(username).await {
             tracing::warn!(error = %e, "rabbitmq engine: closing a revoked user's connections failed");
         }

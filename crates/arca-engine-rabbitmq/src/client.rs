@@ -243,7 +243,8 @@ impl Management {
         }
     }
 
-    /// Closes every open connection of a user (deleting a user does not end its sessions).
+    /// Closes every open connection of a user, so a revoked user keeps no session
+    /// whatever the broker does with the connections of a deleted user.
     pub async fn close_connections(&self, user: &str) -> Result<(), MgmtError> {
         match self
             .send(
