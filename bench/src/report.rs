@@ -371,6 +371,9 @@ fn memory(out: &mut String, meta: &Meta, a: &ServerReport, b: &ServerReport) {
         &|s| s.dev.as_ref()?.peak_rss_kib.map(kib_to_mib),
         Fmt::One,
     );
+    if a.persistent.is_none() && b.persistent.is_none() {
+        return;
+    }
     line(
         "durable: spawn to initialised and unsealed, empty (ms)",
         &|s| s.persistent.as_ref()?.startup.as_ref().ok().map(ms),
