@@ -234,8 +234,14 @@ fn hvac_database_methods_match_openbao() {
             &py,
             addr,
             Some(TOKEN),
-            &["lease", "revoke", "-prefix", "database/creds/ro"],
+            &["lease", "revoke", "-sync", "-prefix", "database/creds/ro"],
         );
         assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    for (who, script, cli) in [("arca", &a, &a_cli), ("openbao", &b, &b_cli)] {
+        for creds in [&script["generate_credentials"], cli] {
+            let user = creds["data"]["username"].as_str().unwrap_or_default();
+            assert!(!role_exists(user), "{who}: {user} survived revoke -sync");
+        }
     }
 }
