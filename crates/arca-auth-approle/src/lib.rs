@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use arca_auth_common::lockout::{self, Lockout, LockoutConfig};
+use arca_auth_common::lockout::{self, ADMIN_PATHS, AdminRoute, Lockout, LockoutConfig};
 use arca_auth_common::{KeyedLocks, MAX_NAME_LEN, normalize_name};
 use arca_logical::{
     Auth, Backend, BackendConfig, BackendKind, ErrorKind, Factory, LogicalError, LogicalResult,
@@ -127,14 +127,12 @@ enum Route {
     Field,
     Login,
     Tidy,
-    LockoutConfig,
-    LockedRoles,
-    Unlock,
+    Lockout(AdminRoute),
 }
 
 fn paths() -> Result<PathTable<Route>, ApproleError> {
     const R: &str = "role/(?P<name>[^/]+)";
-    let table: [(String, Route); 15] = [
+    let table: [(String, Route); 12] = [
         ("role/?".to_owned(), Route::Roles),
         (format!("{R}/role-id"), Route::RoleId),
         (format!("{R}/secret-id/?"), Route::SecretId),
@@ -153,15 +151,11 @@ fn paths() -> Result<PathTable<Route>, ApproleError> {
         (R.to_owned(), Route::Role),
         ("login".to_owned(), Route::Login),
         ("tidy/secret-id".to_owned(), Route::Tidy),
-        ("config/lockout".to_owned(), Route::LockoutConfig),
-        ("locked-users/?".to_owned(), Route::LockedRoles),
-        (
-            "locked-users/(?P<name>[^/]+)/unlock".to_owned(),
-            Route::Unlock,
-        ),
     ];
+    let admin = ADMIN_PATHS.map(|(p, r)| (p.to_owned(), Route::Lockout(r)));
     table
         .into_iter()
+        .chain(admin)
         .try_fold(PathTable::new(), |t, (p, r)| t.add(&p, r))
         .map_err(|_| ApproleError::Paths)
 }
@@ -195,17 +189,6 @@ fn role_name(captures: &BTreeMap<String, String>) -> LogicalResult<String> {
 
 fn role_missing() -> LogicalError {
     LogicalError::new(ErrorKind::NotFound, "role does not exist")
-}
-
-fn with_warnings(warnings: Vec<String>) -> Option<Response> {
-    if warnings.is_empty() {
-        None
-    } else {
-        Some(Response {
-            warnings,
-            ..Response::default()
-        })
-    }
 }
 
 impl Approle {
@@ -271,28 +254,10 @@ impl Backend for Approle {
             }
             (Route::Login, _) if write => self.login(req).await,
             (Route::Tidy, _) if write => Ok(Some(self.start_tidy())),
-            (Route::LockoutConfig, Operation::Read) => {
-                lockout::read_config(self.storage.as_ref(), self.lockout.base())
-                    .await
-                    .map(Some)
-            }
-            (Route::LockoutConfig, _) if write => {
-                let f = req.fields();
-                lockout::write_config(self.storage.as_ref(), &f).await?;
-                Ok(with_warnings(f.warnings()))
-            }
-            (Route::LockedRoles, Operation::Read | Operation::List) => {
-                let locked = lockout::list_locked(
-                    self.storage.as_ref(),
-                    self.lockout.base(),
-                    self.system.now(),
-                )
-                .await?;
-                Ok(lockout::locked_response(&locked))
-            }
-            (Route::Unlock, _) if write => {
-                lockout::unlock(self.storage.as_ref(), &role_name(c)?).await?;
-                Ok(None)
+            (Route::Lockout(r), _) => {
+                let storage = self.storage.as_ref();
+                let now = self.system.now();
+                lockout::handle_admin(&self.lockout, storage, now, r, req, || role_name(c)).await
             }
             _ => Err(LogicalError::unsupported_operation()),
         }
@@ -322,14 +287,7 @@ impl Backend for Approle {
         let gone = || LogicalError::invalid("role no longer exists; not renewing");
         let name = normalize_name(&raw).ok_or_else(gone)?;
         let role = self.role(&name).await?.ok_or_else(gone)?;
-        let mut renewed = auth.clone();
-        renewed.ttl = std::time::Duration::from_secs(role.token.token_ttl);
-        renewed.max_ttl = std::time::Duration::from_secs(role.token.token_max_ttl);
-        renewed.period = std::time::Duration::from_secs(role.token.token_period);
-        Ok(Some(Response {
-            auth: Some(renewed),
-            ..Response::default()
-        }))
+        Ok(Some(role.token.renewed(auth)))
     }
 
     async fn cleanup(&self) {

@@ -11,7 +11,8 @@ use crate::store::{
     ROLE_PREFIX, RoleEntry, RoleIdEntry, SECRET_PREFIX, SecretIdEntry, accessor_key, decode,
     encode, get, role_id_key,
 };
-use crate::{Approle, ApproleError, role_missing, with_warnings};
+use crate::{Approle, ApproleError, role_missing};
+use arca_auth_common::{list_response, warnings_only};
 
 /// One of the `role/<r>/<setting>` endpoints.
 #[derive(Debug, Clone, Copy)]
@@ -85,20 +86,9 @@ impl FieldPath {
 
 impl Approle {
     pub(crate) async fn list_roles(&self) -> LogicalResult<Option<Response>> {
-        let keys: Vec<Value> = self
-            .storage
-            .list(ROLE_PREFIX)
-            .await?
-            .into_iter()
-            .filter(|k| !k.ends_with('/'))
-            .map(Value::from)
-            .collect();
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let mut data = Map::new();
-        data.insert("keys".into(), Value::Array(keys));
-        Ok(Some(Response::with_data(data)))
+        let mut keys = self.storage.list(ROLE_PREFIX).await?;
+        keys.retain(|k| !k.ends_with('/'));
+        Ok(list_response(keys))
     }
 
     fn role_data(role: &RoleEntry) -> Map<String, Value> {
@@ -258,7 +248,7 @@ impl Approle {
         let existing = self.role(name).await?;
         let mut warnings = self.apply_role(&f, name, existing).await?;
         warnings.extend(f.warnings());
-        Ok(with_warnings(warnings))
+        Ok(warnings_only(warnings))
     }
 
     pub(crate) async fn delete_role(&self, name: &str) -> LogicalResult<Option<Response>> {
@@ -316,7 +306,7 @@ impl Approle {
             .ok_or_else(|| LogicalError::invalid("missing role_id"))?;
         let previous = std::mem::replace(&mut role.role_id, id);
         self.store_role(name, &role, &previous).await?;
-        Ok(with_warnings(f.warnings()))
+        Ok(warnings_only(f.warnings()))
     }
 
     pub(crate) async fn read_field(
@@ -364,7 +354,7 @@ impl Approle {
         let f = req.fields();
         f.mark_used(&[field.input]);
         f.mark_used(field.aliases);
-        Ok(with_warnings(f.warnings()))
+        Ok(warnings_only(f.warnings()))
     }
 
     pub(crate) async fn delete_field(

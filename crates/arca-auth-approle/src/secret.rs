@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 use crate::store::{
     AccessorEntry, RoleEntry, SECRET_PREFIX, SecretIdEntry, accessor_key, encode, get,
 };
-use crate::{Approle, ApproleError, role_missing, with_warnings};
+use crate::{Approle, ApproleError, role_missing};
+use arca_auth_common::warnings_only;
 
 fn bad(msg: &str) -> LogicalError {
     LogicalError::invalid(msg)
@@ -298,7 +299,7 @@ impl Approle {
             .ok_or_else(|| bad("role does not exist"))?;
         let _g = self.secrets.lock(&role.hmac(&secret)).await;
         let Some((_, entry)) = self.find_secret(&role, name, &secret).await? else {
-            return Ok(with_warnings(f.warnings()));
+            return Ok(warnings_only(f.warnings()));
         };
         Ok(Some(Response {
             data: Some(entry_data(&entry)),
@@ -330,7 +331,7 @@ impl Approle {
                 ])
                 .await?;
         }
-        Ok(with_warnings(f.warnings()))
+        Ok(warnings_only(f.warnings()))
     }
 
     /// The accessor's index entry and the secret ID it names, if both exist and belong to
@@ -410,6 +411,6 @@ impl Approle {
                 TxnOp::Delete { key },
             ])
             .await?;
-        Ok(with_warnings(f.warnings()))
+        Ok(warnings_only(f.warnings()))
     }
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use arca_auth_common::{Legacy, TokenParams};
-use arca_logical::{FieldData, LogicalError, LogicalResult, Request, Response};
+use arca_auth_common::{Legacy, TokenParams, trimmed_list};
+use arca_logical::{LogicalError, LogicalResult, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
@@ -13,13 +13,7 @@ use crate::{CertBackend, CertError, list_response, warnings_only};
 pub(crate) const CERT_PREFIX: &str = "cert/";
 
 /// The legacy field names cert auth still accepts (plus `lease` for `ttl`).
-pub(crate) const LEGACY: Legacy = Legacy {
-    policies: true,
-    ttl: true,
-    max_ttl: true,
-    period: true,
-    bound_cidrs: true,
-};
+pub(crate) const LEGACY: Legacy = Legacy::ALL;
 
 /// A stored trusted certificate entry (field names as in Vault's API).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -110,15 +104,6 @@ pub(crate) async fn read(b: &CertBackend, name: &str) -> LogicalResult<Option<Re
     Ok(Some(Response::with_data(d)))
 }
 
-fn list_field(f: &FieldData<'_>, name: &str) -> LogicalResult<Option<Vec<String>>> {
-    Ok(f.comma_list(name)?.map(|v| {
-        v.into_iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    }))
-}
-
 pub(crate) async fn write(
     b: &CertBackend,
     req: &Request,
@@ -139,7 +124,7 @@ pub(crate) async fn write(
     if let Some(v) = f.bool("ocsp_enabled")? {
         c.ocsp_enabled = v;
     }
-    if let Some(v) = list_field(&f, "ocsp_servers_override")? {
+    if let Some(v) = trimmed_list(&f, "ocsp_servers_override")? {
         c.ocsp_servers_override = v;
     }
     if let Some(v) = f.bool("ocsp_fail_open")? {
@@ -167,7 +152,7 @@ pub(crate) async fn write(
             &mut c.allowed_metadata_extensions,
         ),
     ] {
-        if let Some(v) = list_field(&f, field)? {
+        if let Some(v) = trimmed_list(&f, field)? {
             *target = v;
         }
     }

@@ -36,6 +36,8 @@ use arca_logical::{
     PathTable, Request, Response, SpecialPaths, SystemView,
 };
 use arca_storage::Storage;
+// The crate's modules reach these as `crate::…`.
+use arca_auth_common::{glob_match, list_response, warnings_only};
 use async_trait::async_trait;
 
 mod certs;
@@ -182,74 +184,5 @@ impl Backend for CertBackend {
         auth: &arca_logical::Auth,
     ) -> LogicalResult<Option<Response>> {
         login::renew(self, req, auth).await
-    }
-}
-
-/// Vault's `go-glob`: `*` matches any run of characters (including none); there is no
-/// other wildcard.
-pub(crate) fn glob_match(pattern: &str, subject: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let Some((last, init)) = parts.split_last() else {
-        return subject == pattern;
-    };
-    if init.is_empty() {
-        return subject == pattern;
-    }
-    let mut rest = subject;
-    for (i, part) in init.iter().enumerate() {
-        match rest.find(part) {
-            Some(idx) if i > 0 || idx == 0 => rest = &rest[idx + part.len()..],
-            _ => return false,
-        }
-    }
-    pattern.ends_with('*') || rest.ends_with(last)
-}
-
-/// A list response (`data.keys`), or `None` for an empty list (answered with 404).
-pub(crate) fn list_response(keys: Vec<String>) -> Option<Response> {
-    if keys.is_empty() {
-        return None;
-    }
-    let mut data = serde_json::Map::new();
-    data.insert("keys".to_owned(), serde_json::Value::from(keys));
-    Some(Response::with_data(data))
-}
-
-/// A response carrying only warnings, or `None` (204) when there are none.
-pub(crate) fn warnings_only(warnings: Vec<String>) -> Option<Response> {
-    (!warnings.is_empty()).then(|| Response {
-        warnings,
-        ..Response::default()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn glob_like_go_glob() {
-        for (p, s, want) in [
-            ("*", "anything", true),
-            ("*.example.com", "web.example.com", true),
-            ("*.example.com", "example.com", false),
-            (
-                "spiffe://prod/ns/*/sa/web",
-                "spiffe://prod/ns/a/sa/web",
-                true,
-            ),
-            (
-                "spiffe://prod/ns/*/sa/web",
-                "spiffe://prod/ns/a/sa/db",
-                false,
-            ),
-            ("web01", "web01", true),
-            ("web01", "web011", false),
-        ] {
-            assert_eq!(glob_match(p, s), want, "{p:?} {s:?}");
-        }
     }
 }

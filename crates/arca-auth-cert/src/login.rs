@@ -314,12 +314,5 @@ pub(crate) async fn renew(
             ));
         }
     }
-    let mut renewed = auth.clone();
-    renewed.ttl = Duration::from_secs(entry.token.token_ttl);
-    renewed.max_ttl = Duration::from_secs(entry.token.token_max_ttl);
-    renewed.period = Duration::from_secs(entry.token.token_period);
-    Ok(Some(Response {
-        auth: Some(renewed),
-        ..Response::default()
-    }))
+    Ok(Some(entry.token.renewed(auth)))
 }

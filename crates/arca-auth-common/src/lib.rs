@@ -1,4 +1,4 @@
-//! Helpers shared by Arca's auth methods (`arca-auth-userpass`, `arca-auth-approle`), so
+//! Helpers shared by Arca's auth methods (`userpass`, `approle`, `cert`, `jwt`), so
 //! that plug-ins never depend on each other:
 //!
 //! - [`TokenParams`]: the common `token_*` role/user fields of Vault's `tokenutil`
@@ -12,7 +12,10 @@
 //!   case, a restricted alphabet), applied everywhere a name enters.
 //! - [`KeyedLocks`]: striped async locks to serialise work on one key.
 //! - [`lockout`]: failed-login lockout (threshold, counter reset window, lockout duration),
-//!   kept in the mount's own storage, with list and unlock functions the core can call.
+//!   kept in the mount's own storage, with list and unlock functions the core can call,
+//!   and the `config/lockout` / `locked-users` endpoints ([`lockout::handle_admin`]).
+//! - [`list_response`], [`warnings_only`], [`trimmed_list`], [`glob_match`]: answers and
+//!   field rules every method shares.
 //!
 //! Architecture invariant: this crate depends only on the plug-in SDK (`arca-logical`) and
 //! the storage trait (`arca-storage`); never on the core, HTTP, or an auth method.
@@ -21,11 +24,13 @@ pub mod cidr;
 pub mod lockout;
 mod locks;
 mod names;
+mod respond;
 mod timefmt;
 mod token;
 
 pub use locks::KeyedLocks;
 pub use names::{MAX_NAME_LEN, normalize_name};
+pub use respond::{glob_match, list_response, trimmed_list, warnings_only};
 pub use timefmt::{format_rfc3339_nanos, unix_nanos};
 pub use token::{Legacy, TokenParams, TokenTypeSetting, equivalent_policies, parse_policies};
 

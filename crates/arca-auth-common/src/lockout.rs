@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use arca_logical::{FieldData, LogicalResult, Response};
+use arca_logical::{FieldData, LogicalError, LogicalResult, Operation, Request, Response};
 use arca_storage::Storage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -426,6 +426,56 @@ pub async fn unlock(storage: &dyn Storage, name: &str) -> LogicalResult<bool> {
         storage.delete(&key).await?;
     }
     Ok(had)
+}
+
+/// The lockout endpoints a method serves beside its own, relative to the mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `config/lockout`: read or update the mount's overrides.
+    Config,
+    /// `locked-users`: read or list the locked names.
+    Locked,
+    /// `locked-users/<name>/unlock`: forget a name's failures.
+    Unlock,
+}
+
+/// The path patterns of [`AdminRoute`]; `<name>` is captured as `name`.
+pub const ADMIN_PATHS: [(&str, AdminRoute); 3] = [
+    ("config/lockout", AdminRoute::Config),
+    ("locked-users/?", AdminRoute::Locked),
+    ("locked-users/(?P<name>[^/]+)/unlock", AdminRoute::Unlock),
+];
+
+/// Serves one of the [`AdminRoute`] endpoints. `name` yields the normalised name of an
+/// unlock (each method validates its names its own way); it is only called for one.
+pub async fn handle_admin(
+    lockout: &Lockout,
+    storage: &dyn Storage,
+    now: SystemTime,
+    route: AdminRoute,
+    req: &Request,
+    name: impl FnOnce() -> LogicalResult<String>,
+) -> LogicalResult<Option<Response>> {
+    let write = matches!(req.operation, Operation::Create | Operation::Update);
+    match (route, req.operation) {
+        (AdminRoute::Config, Operation::Read) => {
+            read_config(storage, lockout.base()).await.map(Some)
+        }
+        (AdminRoute::Config, _) if write => {
+            let f = req.fields();
+            write_config(storage, &f).await?;
+            Ok(crate::warnings_only(f.warnings()))
+        }
+        (AdminRoute::Locked, Operation::Read | Operation::List) => {
+            let locked = list_locked(storage, lockout.base(), now).await?;
+            Ok(locked_response(&locked))
+        }
+        (AdminRoute::Unlock, _) if write => {
+            unlock(storage, &name()?).await?;
+            Ok(None)
+        }
+        _ => Err(LogicalError::unsupported_operation()),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use arca_logical::{Auth, FieldData, LogicalError, LogicalResult, TokenType};
+use arca_logical::{Auth, FieldData, LogicalError, LogicalResult, Response, TokenType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -66,6 +66,14 @@ impl Legacy {
         ttl: true,
         max_ttl: true,
         period: false,
+        bound_cidrs: true,
+    };
+    /// Every legacy name (cert entries, JWT roles).
+    pub const ALL: Legacy = Legacy {
+        policies: true,
+        ttl: true,
+        max_ttl: true,
+        period: true,
         bound_cidrs: true,
     };
     /// AppRole roles: `policies`, `period`.
@@ -369,6 +377,19 @@ impl TokenParams {
         }
         if legacy.bound_cidrs && !self.bound_cidrs.is_empty() {
             m.insert("bound_cidrs".into(), self.bound_cidrs.clone().into());
+        }
+    }
+
+    /// The answer to a renewal that is allowed: `auth` with this role's current
+    /// `token_ttl`, `token_max_ttl` and `token_period`.
+    pub fn renewed(&self, auth: &Auth) -> Response {
+        let mut renewed = auth.clone();
+        renewed.ttl = Duration::from_secs(self.token_ttl);
+        renewed.max_ttl = Duration::from_secs(self.token_max_ttl);
+        renewed.period = Duration::from_secs(self.token_period);
+        Response {
+            auth: Some(renewed),
+            ..Response::default()
         }
     }
 

@@ -41,6 +41,8 @@ use arca_logical::{
     PathTable, Request, Response, SpecialPaths, SystemView,
 };
 use arca_storage::Storage;
+// The crate's modules reach these as `crate::…`.
+use arca_auth_common::{glob_match, list_response, warnings_only};
 use async_trait::async_trait;
 
 mod claims;
@@ -211,83 +213,5 @@ impl Backend for JwtBackend {
         auth: &arca_logical::Auth,
     ) -> LogicalResult<Option<Response>> {
         login::renew(self, auth).await
-    }
-}
-
-/// Vault's `go-glob`: `*` matches any run of characters (including none and `/`); there
-/// is no other wildcard and no escaping.
-pub(crate) fn glob_match(pattern: &str, subject: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let Some((last, init)) = parts.split_last() else {
-        return subject == pattern;
-    };
-    if init.is_empty() {
-        return subject == pattern;
-    }
-    let mut rest = subject;
-    for (i, part) in init.iter().enumerate() {
-        match rest.find(part) {
-            Some(idx) if i > 0 || idx == 0 => rest = &rest[idx + part.len()..],
-            _ => return false,
-        }
-    }
-    pattern.ends_with('*') || rest.ends_with(last)
-}
-
-/// A list response (`data.keys`), or `None` for an empty list (answered with 404).
-pub(crate) fn list_response(keys: Vec<String>) -> Option<Response> {
-    if keys.is_empty() {
-        return None;
-    }
-    let mut data = serde_json::Map::new();
-    data.insert("keys".to_owned(), serde_json::Value::from(keys));
-    Some(Response::with_data(data))
-}
-
-/// A response carrying only warnings, or `None` (204) when there are none.
-pub(crate) fn warnings_only(warnings: Vec<String>) -> Option<Response> {
-    (!warnings.is_empty()).then(|| Response {
-        warnings,
-        ..Response::default()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn glob_like_go_glob() {
-        for (p, s, want) in [
-            ("*", "", true),
-            ("", "", true),
-            ("", "a", false),
-            ("abc", "abc", true),
-            ("abc", "abcd", false),
-            ("org/*", "org/repo", true),
-            ("org/*", "other/org/repo", false),
-            ("*/main", "refs/heads/main", true),
-            ("*/main", "refs/heads/mainx", false),
-            ("refs/*/main", "refs/heads/main", true),
-            ("a*b*c", "a-b-c", true),
-            ("a*b*c", "a-c-b", false),
-            ("a*a", "a", false),
-            ("a*a", "aa", true),
-            (
-                "repo:o/*:ref:refs/heads/main",
-                "repo:o/r:ref:refs/heads/main",
-                true,
-            ),
-            (
-                "repo:o/*:ref:refs/heads/main",
-                "repo:o/r:ref:refs/heads/dev",
-                false,
-            ),
-        ] {
-            assert_eq!(glob_match(p, s), want, "{p:?} {s:?}");
-        }
     }
 }

@@ -201,12 +201,5 @@ pub(crate) async fn renew(b: &JwtBackend, auth: &Auth) -> LogicalResult<Option<R
     let Some(role) = role::load(b, name).await? else {
         return Err(LogicalError::invalid("role does not exist during renewal"));
     };
-    let mut renewed = auth.clone();
-    renewed.ttl = std::time::Duration::from_secs(role.token.token_ttl);
-    renewed.max_ttl = std::time::Duration::from_secs(role.token.token_max_ttl);
-    renewed.period = std::time::Duration::from_secs(role.token.token_period);
-    Ok(Some(Response {
-        auth: Some(renewed),
-        ..Response::default()
-    }))
+    Ok(Some(role.token.renewed(auth)))
 }

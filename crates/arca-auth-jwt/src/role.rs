@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use arca_auth_common::{Legacy, TokenParams};
+use arca_auth_common::{Legacy, TokenParams, trimmed_list};
 use arca_logical::{FieldData, LogicalError, LogicalResult, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -14,13 +14,7 @@ use crate::{JwtBackend, JwtError, list_response, warnings_only};
 const ROLE_PREFIX: &str = "role/";
 
 /// The legacy field names the JWT plugin still accepts.
-pub(crate) const LEGACY: Legacy = Legacy {
-    policies: true,
-    ttl: true,
-    max_ttl: true,
-    period: true,
-    bound_cidrs: true,
-};
+pub(crate) const LEGACY: Legacy = Legacy::ALL;
 
 /// A stored role (field names as in Vault's API; durations in seconds).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -166,15 +160,6 @@ fn signed_seconds(f: &FieldData<'_>, name: &str) -> LogicalResult<Option<i64>> {
             .duration(name)?
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
     }
-}
-
-fn trimmed_list(f: &FieldData<'_>, name: &str) -> LogicalResult<Option<Vec<String>>> {
-    Ok(f.comma_list(name)?.map(|v| {
-        v.into_iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    }))
 }
 
 /// `bound_claims` as an object, also accepted as a JSON string (the CLI's `key=@file`).

@@ -40,9 +40,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arca_auth_common::lockout::{self, Lockout, LockoutConfig};
+use arca_auth_common::lockout::{self, ADMIN_PATHS, AdminRoute, Lockout, LockoutConfig};
 use arca_auth_common::{
-    KeyedLocks, Legacy, TokenParams, cidr, equivalent_policies, normalize_name,
+    KeyedLocks, Legacy, TokenParams, cidr, equivalent_policies, list_response, normalize_name,
+    warnings_only,
 };
 use arca_logical::{
     Alias, Auth, Backend, BackendConfig, BackendKind, Factory, FieldData, LogicalError,
@@ -123,9 +124,7 @@ enum Route {
     Password,
     Policies,
     Login,
-    LockoutConfig,
-    LockedUsers,
-    Unlock,
+    Lockout(AdminRoute),
 }
 
 fn paths() -> Result<PathTable<Route>, UserpassError> {
@@ -136,9 +135,9 @@ fn paths() -> Result<PathTable<Route>, UserpassError> {
     let t = add(t, "users/(?P<name>[^/]+)/policies", Route::Policies)?;
     let t = add(t, "users/(?P<name>[^/]+)", Route::User)?;
     let t = add(t, "login/(?P<name>[^/]+)", Route::Login)?;
-    let t = add(t, "config/lockout", Route::LockoutConfig)?;
-    let t = add(t, "locked-users/?", Route::LockedUsers)?;
-    add(t, "locked-users/(?P<name>[^/]+)/unlock", Route::Unlock)
+    ADMIN_PATHS
+        .into_iter()
+        .try_fold(t, |t, (p, r)| add(t, p, Route::Lockout(r)))
 }
 
 /// A stored user. No `Debug`: it holds the password hash.
@@ -160,17 +159,6 @@ struct Userpass {
     lockout: Lockout,
     /// Serialises writes to one user (read-modify-write of its entry).
     writes: KeyedLocks,
-}
-
-fn ok_or_none(resp: Response) -> Option<Response> {
-    if resp.is_empty() { None } else { Some(resp) }
-}
-
-fn with_warnings(warnings: Vec<String>) -> Option<Response> {
-    ok_or_none(Response {
-        warnings,
-        ..Response::default()
-    })
 }
 
 fn username(captures: &BTreeMap<String, String>) -> LogicalResult<String> {
@@ -254,7 +242,7 @@ impl Userpass {
         }
         self.save(name, &user).await?;
         warnings.extend(f.warnings());
-        Ok(with_warnings(warnings))
+        Ok(warnings_only(warnings))
     }
 
     async fn read_user(&self, name: &str) -> LogicalResult<Option<Response>> {
@@ -275,20 +263,9 @@ impl Userpass {
     }
 
     async fn list_users(&self) -> LogicalResult<Option<Response>> {
-        let keys: Vec<Value> = self
-            .storage
-            .list(USER_PREFIX)
-            .await?
-            .into_iter()
-            .filter(|k| !k.ends_with('/'))
-            .map(Value::from)
-            .collect();
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let mut data = Map::new();
-        data.insert("keys".into(), Value::Array(keys));
-        Ok(Some(Response::with_data(data)))
+        let mut keys = self.storage.list(USER_PREFIX).await?;
+        keys.retain(|k| !k.ends_with('/'));
+        Ok(list_response(keys))
     }
 
     async fn update_password(&self, req: &Request, name: &str) -> LogicalResult<Option<Response>> {
@@ -300,7 +277,7 @@ impl Userpass {
             .ok_or_else(|| LogicalError::invalid("username does not exist"))?;
         self.set_password(&f, &mut user).await?;
         self.save(name, &user).await?;
-        Ok(with_warnings(f.warnings()))
+        Ok(warnings_only(f.warnings()))
     }
 
     async fn update_policies(&self, req: &Request, name: &str) -> LogicalResult<Option<Response>> {
@@ -325,7 +302,7 @@ impl Userpass {
         let f = req.fields();
         f.mark_used(&["token_policies", "policies"]);
         warnings.extend(f.warnings());
-        Ok(with_warnings(warnings))
+        Ok(warnings_only(warnings))
     }
 
     async fn login(
@@ -421,29 +398,11 @@ impl Backend for Userpass {
                 self.update_policies(req, &username(&m.captures)?).await
             }
             (Route::Login, _) if write => self.login(req, &m.captures).await,
-            (Route::LockoutConfig, Operation::Read) => {
-                lockout::read_config(self.storage.as_ref(), self.lockout.base())
-                    .await
-                    .map(Some)
-            }
-            (Route::LockoutConfig, _) if write => {
-                let f = req.fields();
-                lockout::write_config(self.storage.as_ref(), &f).await?;
-                Ok(with_warnings(f.warnings()))
-            }
-            (Route::LockedUsers, Operation::Read | Operation::List) => {
-                let locked = lockout::list_locked(
-                    self.storage.as_ref(),
-                    self.lockout.base(),
-                    self.system.now(),
-                )
-                .await?;
-                Ok(lockout::locked_response(&locked))
-            }
-            (Route::Unlock, _) if write => {
-                let name = username(&m.captures)?;
-                lockout::unlock(self.storage.as_ref(), &name).await?;
-                Ok(None)
+            (Route::Lockout(r), _) => {
+                let storage = self.storage.as_ref();
+                let now = self.system.now();
+                let name = || username(&m.captures);
+                lockout::handle_admin(&self.lockout, storage, now, r, req, name).await
             }
             _ => Err(LogicalError::unsupported_operation()),
         }
@@ -485,13 +444,6 @@ impl Backend for Userpass {
         if !equivalent_policies(&user.token.token_policies, current) {
             return Err(LogicalError::invalid("policies have changed, not renewing"));
         }
-        let mut renewed = auth.clone();
-        renewed.ttl = std::time::Duration::from_secs(user.token.token_ttl);
-        renewed.max_ttl = std::time::Duration::from_secs(user.token.token_max_ttl);
-        renewed.period = std::time::Duration::from_secs(user.token.token_period);
-        Ok(Some(Response {
-            auth: Some(renewed),
-            ..Response::default()
-        }))
+        Ok(Some(user.token.renewed(auth)))
     }
 }
