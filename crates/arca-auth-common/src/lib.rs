@@ -16,6 +16,8 @@
 //!   and the `config/lockout` / `locked-users` endpoints ([`lockout::handle_admin`]).
 //! - [`list_response`], [`warnings_only`], [`trimmed_list`], [`glob_match`]: answers and
 //!   field rules every method shares.
+//! - `testing` (feature `test-support`, dev-only): a mounted method for the methods'
+//!   integration tests.
 //!
 //! Architecture invariant: this crate depends only on the plug-in SDK (`arca-logical`) and
 //! the storage trait (`arca-storage`); never on the core, HTTP, or an auth method.
@@ -25,6 +27,8 @@ pub mod lockout;
 mod locks;
 mod names;
 mod respond;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod timefmt;
 mod token;
 

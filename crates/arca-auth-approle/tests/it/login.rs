@@ -172,7 +172,7 @@ async fn cidr_restrictions() {
         env.login(&role_id, &s(&d, "secret_id")).await,
         "source address unauthorized through CIDR restrictions on the secret ID",
     );
-    env.remote = "10.1.2.3:5555".parse().unwrap();
+    env.remote = Some("10.1.2.3:5555".parse().unwrap());
     let a = env.login(&role_id, &s(&d, "secret_id")).await.unwrap();
     assert_eq!(
         a.bound_cidrs,
@@ -182,12 +182,12 @@ async fn cidr_restrictions() {
 
     // On the role.
     let d = env.secret("r", json!({})).await;
-    env.remote = "192.168.0.1:5555".parse().unwrap();
+    env.remote = Some("192.168.0.1:5555".parse().unwrap());
     assert_invalid(
         env.login(&role_id, &s(&d, "secret_id")).await,
         "source address unauthorized by CIDR restrictions on the role",
     );
-    env.remote = "127.0.0.1:5555".parse().unwrap();
+    env.remote = Some("127.0.0.1:5555".parse().unwrap());
     env.login(&role_id, &s(&d, "secret_id")).await.unwrap();
 
     // Role token CIDRs bind the token.
@@ -216,7 +216,7 @@ async fn cidr_restrictions() {
         .unwrap()
         .unwrap();
     assert_eq!(resp.auth.unwrap().metadata["role_name"], "nobind");
-    env.remote = "10.0.0.1:5555".parse().unwrap();
+    env.remote = Some("10.0.0.1:5555".parse().unwrap());
     assert_invalid(
         env.write("login", json!({"role_id": nobind})).await,
         "source address unauthorized by CIDR restrictions on the role",

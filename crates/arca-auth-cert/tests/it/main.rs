@@ -1,6 +1,7 @@
 //! Integration tests of the cert auth method through the plug-in SDK: certificates and
 //! CRLs made here with rcgen, the client chain handed in as `Request::peer_certificates`
-//! (what the TLS listener passes on), and a clock the tests control.
+//! (what the TLS listener passes on), and a clock the tests control
+//! (`arca_auth_common::testing`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,50 +9,33 @@ mod certs;
 mod login;
 mod pki;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::ops::Deref;
+use std::time::Duration;
 
 use arca_auth_cert::CertFactory;
-use arca_logical::{
-    Auth, Backend, BackendConfig, Factory, LogicalError, LogicalResult, Operation, Request,
-    Response, SystemView,
-};
-use arca_storage::{InMemStorage, StorageView};
+use arca_auth_common::testing::{MountAt, TestMount};
+use arca_logical::{Auth, LogicalError, Operation, Request, Response};
 use serde_json::{Value, json};
 
-/// 2026-11-27T23:15:39Z.
+/// 2026-11-27T23:15:39Z: the shared test clock's start.
 pub const T0: i64 = 1_795_821_339;
 
-pub struct TestSystem {
-    now: Mutex<SystemTime>,
+fn at() -> MountAt {
+    MountAt::new("cert", "cert", "auth_cert_c3r7", "c3r7")
 }
 
-impl SystemView for TestSystem {
-    fn default_lease_ttl(&self) -> Duration {
-        Duration::from_secs(2_764_800)
-    }
-    fn max_lease_ttl(&self) -> Duration {
-        Duration::from_secs(2_764_800)
-    }
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap()
-    }
-}
+/// A mounted cert method; the shared helpers of [`TestMount`] plus cert's own.
+pub struct Env(TestMount);
 
-pub struct Env {
-    pub clock: Arc<TestSystem>,
-    pub backend: Arc<dyn Backend>,
+impl Deref for Env {
+    type Target = TestMount;
+    fn deref(&self) -> &TestMount {
+        &self.0
+    }
 }
 
 pub fn req(op: Operation, path: &str, data: Value) -> Request {
-    let mut r = Request::new("req-1", op, path);
-    r.mount_point = "auth/cert/".into();
-    r.mount_type = "cert".into();
-    if let Value::Object(m) = data {
-        r.data = m;
-    }
-    r
+    at().request(op, path, data)
 }
 
 impl Default for Env {
@@ -62,35 +46,11 @@ impl Default for Env {
 
 impl Env {
     pub fn new() -> Env {
-        let root = Arc::new(InMemStorage::new());
-        let view = Arc::new(StorageView::new(root, "auth/c3r7/"));
-        let clock = Arc::new(TestSystem {
-            now: Mutex::new(UNIX_EPOCH + Duration::from_secs(T0 as u64)),
-        });
-        let backend = CertFactory
-            .create(BackendConfig {
-                storage: view,
-                system: clock.clone(),
-                mount_path: "auth/cert/".into(),
-                mount_accessor: "auth_cert_c3r7".into(),
-                mount_type: "cert".into(),
-                options: BTreeMap::new(),
-            })
-            .unwrap();
-        Env { clock, backend }
+        Env(TestMount::new(&CertFactory, at(), &[]))
     }
 
     pub fn advance(&self, d: Duration) {
-        *self.clock.now.lock().unwrap() += d;
-    }
-
-    pub async fn call(
-        &self,
-        op: Operation,
-        path: &str,
-        data: Value,
-    ) -> LogicalResult<Option<Response>> {
-        self.backend.handle(&req(op, path, data)).await
+        self.clock.advance(d);
     }
 
     pub async fn write(&self, path: &str, data: Value) -> Option<Response> {
@@ -113,7 +73,6 @@ impl Env {
             other => panic!("read {path}: {other:?}"),
         }
     }
-
     /// `login` presenting `chain` (DER, leaf first), optionally naming an entry.
     pub async fn login(&self, chain: &[Vec<u8>], name: Option<&str>) -> Result<Auth, String> {
         self.login_from(chain, name, None).await

@@ -12,68 +12,32 @@ mod oidc_flow;
 mod provider;
 mod recipes;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::ops::Deref;
 
+use arca_auth_common::testing::{MountAt, TestMount};
 use arca_auth_jwt::JwtFactory;
-use arca_logical::{
-    Auth, Backend, BackendConfig, Factory, LogicalError, LogicalResult, Operation, Request,
-    Response, SystemView,
-};
-use arca_storage::{InMemStorage, StorageView};
+use arca_logical::{Auth, Factory, LogicalError, Operation, Request, Response};
 use serde_json::{Value, json};
 
-/// 2026-11-27T23:15:39Z: the mount's clock starts here.
+/// 2026-11-27T23:15:39Z: the shared test clock's start.
 pub const T0: i64 = 1_795_821_339;
 
-/// A system view whose clock only moves when a test moves it.
-pub struct TestSystem {
-    now: Mutex<SystemTime>,
+fn at(kind: &str) -> MountAt {
+    MountAt::new("jwt", kind, "auth_jwt_0a1b2c", "0a1b2c")
 }
 
-impl Default for TestSystem {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// A mounted JWT/OIDC method; the shared helpers of [`TestMount`] plus JWT's own.
+pub struct Env(TestMount);
 
-impl TestSystem {
-    pub fn new() -> Self {
-        Self {
-            now: Mutex::new(UNIX_EPOCH + Duration::from_secs(T0 as u64)),
-        }
+impl Deref for Env {
+    type Target = TestMount;
+    fn deref(&self) -> &TestMount {
+        &self.0
     }
-    pub fn advance(&self, d: Duration) {
-        *self.now.lock().unwrap() += d;
-    }
-}
-
-impl SystemView for TestSystem {
-    fn default_lease_ttl(&self) -> Duration {
-        Duration::from_secs(2_764_800)
-    }
-    fn max_lease_ttl(&self) -> Duration {
-        Duration::from_secs(2_764_800)
-    }
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap()
-    }
-}
-
-pub struct Env {
-    pub clock: Arc<TestSystem>,
-    pub backend: Arc<dyn Backend>,
 }
 
 pub fn req(op: Operation, path: &str, data: Value) -> Request {
-    let mut r = Request::new("req-1", op, path);
-    r.mount_point = "auth/jwt/".into();
-    r.mount_type = "jwt".into();
-    if let Value::Object(m) = data {
-        r.data = m;
-    }
-    r
+    at("jwt").request(op, path, data)
 }
 
 impl Default for Env {
@@ -88,29 +52,7 @@ impl Env {
     }
 
     pub fn with_type(factory: JwtFactory) -> Env {
-        let root = Arc::new(InMemStorage::new());
-        let view = Arc::new(StorageView::new(root, "auth/0a1b2c/"));
-        let clock = Arc::new(TestSystem::new());
-        let backend = factory
-            .create(BackendConfig {
-                storage: view,
-                system: clock.clone(),
-                mount_path: "auth/jwt/".into(),
-                mount_accessor: "auth_jwt_0a1b2c".into(),
-                mount_type: factory.type_name().into(),
-                options: BTreeMap::new(),
-            })
-            .unwrap();
-        Env { clock, backend }
-    }
-
-    pub async fn call(
-        &self,
-        op: Operation,
-        path: &str,
-        data: Value,
-    ) -> LogicalResult<Option<Response>> {
-        self.backend.handle(&req(op, path, data)).await
+        Env(TestMount::new(&factory, at(factory.type_name()), &[]))
     }
 
     /// A write that must succeed (204 or warnings).

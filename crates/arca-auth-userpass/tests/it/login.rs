@@ -114,10 +114,10 @@ async fn bound_cidrs_restrict_the_login_and_bind_the_token() {
         "invalid username or password",
     );
 
-    env.remote = "10.2.3.4:40000".parse().unwrap();
+    env.remote = Some("10.2.3.4:40000".parse().unwrap());
     let a = env.login("alice", "pw").await.unwrap();
     assert_eq!(a.bound_cidrs, ["10.0.0.0/8", "192.168.1.7"]);
-    env.remote = "[::ffff:10.9.9.9]:40000".parse().unwrap();
+    env.remote = Some("[::ffff:10.9.9.9]:40000".parse().unwrap());
     env.login("alice", "pw").await.unwrap();
 
     // No client address at all: refused.
@@ -138,7 +138,7 @@ async fn strictly_bind_ip_binds_the_token_to_the_client() {
     let mut env = Env::new().await;
     env.create_user("alice", "pw", json!({"token_strictly_bind_ip": true}))
         .await;
-    env.remote = "10.20.30.40:1234".parse().unwrap();
+    env.remote = Some("10.20.30.40:1234".parse().unwrap());
     let a = env.login("alice", "pw").await.unwrap();
     assert_eq!(a.bound_cidrs, ["10.20.30.40"]);
 }

@@ -3,21 +3,7 @@
 use arca_logical::{ErrorKind, Operation};
 use serde_json::json;
 
-use crate::{Env, assert_invalid, keys};
-
-/// The keys of a user read, exactly as OpenBao 2.7 shows them (vault-api.md §5.2).
-const USER_KEYS: &[&str] = &[
-    "token_bound_cidrs",
-    "token_explicit_max_ttl",
-    "token_max_ttl",
-    "token_no_default_policy",
-    "token_num_uses",
-    "token_period",
-    "token_policies",
-    "token_strictly_bind_ip",
-    "token_ttl",
-    "token_type",
-];
+use crate::{Env, TOKEN_KEYS, assert_invalid, keys};
 
 #[tokio::test]
 async fn crud_and_list() {
@@ -32,7 +18,8 @@ async fn crud_and_list() {
     let data = env.data("users/alice").await;
     let mut got: Vec<&str> = data.keys().map(String::as_str).collect();
     got.sort_unstable();
-    assert_eq!(got, USER_KEYS);
+    // Exactly the token fields, as OpenBao 2.7 shows a user (vault-api.md §5.2).
+    assert_eq!(got, TOKEN_KEYS);
     assert_eq!(
         serde_json::Value::Object(data),
         json!({
