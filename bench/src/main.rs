@@ -39,11 +39,11 @@ struct Args {
     /// OpenBao binary (the real Go binary, not pip's Python wrapper). Missing: bao is n/a.
     #[arg(long)]
     bao_bin: Option<PathBuf>,
-    /// Timed length of each load run (e.g. 6s, 500ms, 1m).
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    /// Timed length of each load run (e.g. 4s, 500ms, 1m).
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
     duration: Duration,
     /// Unrecorded load before each timed run.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
     warmup: Duration,
     /// Wait between ready and the idle RSS reading.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
