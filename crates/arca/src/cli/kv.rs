@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use arca_client::{Body, Client, Error, Method};
+use arca_types::envelope::ResponseEnvelope;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
@@ -668,21 +669,48 @@ async fn read_then_write(
             ctx.ui.error(&format!("Error writing data to {path}: {e}"));
             Err(2)
         }
+        Ok(answer) => patch_written(ctx, path, answer),
+    }
+}
+
+/// The answer to a write of versions or metadata, as Vault's `kv` prints it (the data
+/// of an answer, if any, without `-field`).
+fn write_answer(
+    ctx: &mut Ctx,
+    path: &str,
+    r: Result<Option<ResponseEnvelope>, Error>,
+) -> Result<i32, i32> {
+    match r {
+        Err(e) => Err(report(ctx, &format!("Error writing data to {path}"), &e)),
         Ok(None) => {
             if ctx.ui.is_table() {
                 ctx.ui.info(&format!("Success! Data written to: {path}"));
             }
-            Ok(None)
+            Ok(0)
         }
-        Ok(Some(env)) => {
-            let s = Secret::from_envelope(env);
-            if let Some(f) = ctx.field().map(str::to_owned) {
-                let code = print_raw_field(&mut ctx.ui, FieldSource::Secret(&s), &f);
-                return if code == 0 { Ok(None) } else { Err(code) };
-            }
-            Ok(Some(s))
-        }
+        Ok(Some(env)) => Ok(output_secret(&mut ctx.ui, &Secret::from_envelope(env))),
     }
+}
+
+/// A successful `kv patch` write (by PATCH or by read-then-write): `Some` secret for the
+/// caller to print, `None` when it is already printed.
+fn patch_written(
+    ctx: &mut Ctx,
+    path: &str,
+    answer: Option<ResponseEnvelope>,
+) -> Result<Option<Secret>, i32> {
+    let Some(env) = answer else {
+        if ctx.ui.is_table() {
+            ctx.ui.info(&format!("Success! Data written to: {path}"));
+        }
+        return Ok(None);
+    };
+    let s = Secret::from_envelope(env);
+    if let Some(f) = ctx.field().map(str::to_owned) {
+        let code = print_raw_field(&mut ctx.ui, FieldSource::Secret(&s), &f);
+        return if code == 0 { Ok(None) } else { Err(code) };
+    }
+    Ok(Some(s))
 }
 
 async fn merge_patch(
@@ -713,20 +741,7 @@ async fn merge_patch(
                 Err(2)
             }
         },
-        Ok(None) => {
-            if ctx.ui.is_table() {
-                ctx.ui.info(&format!("Success! Data written to: {path}"));
-            }
-            Ok(None)
-        }
-        Ok(Some(env)) => {
-            let s = Secret::from_envelope(env);
-            if let Some(f) = ctx.field().map(str::to_owned) {
-                let code = print_raw_field(&mut ctx.ui, FieldSource::Secret(&s), &f);
-                return if code == 0 { Ok(None) } else { Err(code) };
-            }
-            Ok(Some(s))
-        }
+        Ok(answer) => patch_written(ctx, path, answer),
     }
 }
 
@@ -831,20 +846,8 @@ async fn versions_op(a: KvVersionsArgs, op: &str) -> Result<i32, i32> {
     }
     let path = add_prefix_to_kv_path(&partial, &kv.mount_path, op);
     let body = json!({"versions": parse_versions(&a.versions)});
-    match client.write(&path, Some(&body)).await {
-        Err(e) => Err(report(
-            &mut ctx,
-            &format!("Error writing data to {path}"),
-            &e,
-        )),
-        Ok(None) => {
-            if ctx.ui.is_table() {
-                ctx.ui.info(&format!("Success! Data written to: {path}"));
-            }
-            Ok(0)
-        }
-        Ok(Some(env)) => Ok(output_secret(&mut ctx.ui, &Secret::from_envelope(env))),
-    }
+    let r = client.write(&path, Some(&body)).await;
+    write_answer(&mut ctx, &path, r)
 }
 
 async fn rollback(a: KvRollbackArgs) -> Result<i32, i32> {
@@ -1079,20 +1082,8 @@ async fn metadata_put(a: KvMetadataPutArgs) -> Result<i32, i32> {
     if !custom.is_empty() {
         data.insert("custom_metadata".into(), Value::Object(custom));
     }
-    match client.write(&full, Some(&Value::Object(data))).await {
-        Err(e) => Err(report(
-            &mut ctx,
-            &format!("Error writing data to {full}"),
-            &e,
-        )),
-        Ok(None) => {
-            if ctx.ui.is_table() {
-                ctx.ui.info(&format!("Success! Data written to: {full}"));
-            }
-            Ok(0)
-        }
-        Ok(Some(env)) => Ok(output_secret(&mut ctx.ui, &Secret::from_envelope(env))),
-    }
+    let r = client.write(&full, Some(&Value::Object(data))).await;
+    write_answer(&mut ctx, &full, r)
 }
 
 async fn metadata_delete(a: KvPathArgs) -> Result<i32, i32> {

@@ -17,7 +17,7 @@ pub struct ReadArgs {
     args: Vec<String>,
 }
 
-/// `arca write PATH [DATA...]`.
+/// `arca write PATH [DATA...]` (and `patch`).
 #[derive(Args)]
 pub struct WriteArgs {
     #[command(flatten)]
@@ -30,18 +30,8 @@ pub struct WriteArgs {
     args: Vec<String>,
 }
 
-/// `arca patch PATH [DATA...]`.
-#[derive(Args)]
-pub struct PatchArgs {
-    #[command(flatten)]
-    common: Common,
-    /// Allow the operation to continue with no key=value pairs.
-    #[arg(long = "force", short = 'f', num_args = 0..=1, default_missing_value = "true",
-          require_equals = true, value_parser = go_bool)]
-    force: Option<bool>,
-    /// Path, then data as key=value, key=@file, @file.json or - (stdin).
-    args: Vec<String>,
-}
+/// `arca patch PATH [DATA...]`: the same arguments as `write`.
+pub type PatchArgs = WriteArgs;
 
 /// `arca list PATH`.
 #[derive(Args)]
@@ -203,36 +193,16 @@ pub async fn read(a: ReadArgs) -> i32 {
 
 /// `arca write`.
 pub async fn write(a: WriteArgs) -> i32 {
-    let mut ctx = match start(a.common, false) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match a.args.len() {
-        0 => return not_enough(&mut ctx, "1", 0),
-        1 if a.force != Some(true) => {
-            ctx.ui.error("Must supply data or use -force");
-            return 1;
-        }
-        _ => {}
-    }
-    let path = sanitize_path(&a.args[0]);
-    let data = match parse_data(&mut ctx, &a.args[1..]) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let Ok(client) = ctx.client() else {
-        return 2;
-    };
-    let body = data.map(Value::Object);
-    let r = client
-        .write(&path, body.as_ref())
-        .await
-        .map(|o| o.map(Secret::from_envelope));
-    write_output(&mut ctx, &path, r)
+    send_data(a, false).await
 }
 
 /// `arca patch`.
 pub async fn patch(a: PatchArgs) -> i32 {
+    send_data(a, true).await
+}
+
+/// `write` and `patch`: the same arguments and output, another HTTP method.
+async fn send_data(a: WriteArgs, patch: bool) -> i32 {
     let mut ctx = match start(a.common, false) {
         Ok(c) => c,
         Err(code) => return code,
@@ -254,11 +224,12 @@ pub async fn patch(a: PatchArgs) -> i32 {
         return 2;
     };
     let body = data.map(Value::Object);
-    let r = client
-        .patch(&path, body.as_ref())
-        .await
-        .map(|o| o.map(Secret::from_envelope));
-    write_output(&mut ctx, &path, r)
+    let r = if patch {
+        client.patch(&path, body.as_ref()).await
+    } else {
+        client.write(&path, body.as_ref()).await
+    };
+    write_output(&mut ctx, &path, r.map(|o| o.map(Secret::from_envelope)))
 }
 
 /// `arca list`.

@@ -1079,49 +1079,13 @@ async fn generate_root(a: GenerateRootArgs) -> Result<i32, i32> {
         )));
         return Err(1);
     }
-    let arg = a
-        .args
-        .first()
-        .map(|k| k.trim().to_owned())
-        .unwrap_or_default();
-    let (key, nonce) = match arg.as_str() {
-        "-" => (
-            Zeroizing::new(ctx.read_stdin().map_err(|e| {
-                ctx.ui.error(&e);
-                1
-            })?),
-            a.nonce.clone().unwrap_or_default(),
-        ),
-        "" => {
-            if ctx.common.non_interactive == Some(true) {
-                ctx.ui.error(&wrap_at_length(
-                    "Refusing to read from stdin with -non-interactive specified; specify \
-                     nonce via the -nonce flag",
-                ));
-                return Err(1);
-            }
-            ctx.ui.print(&format!("Operation nonce: {}\n", st.nonce));
-            ctx.ui.print("Unseal Key (will be hidden): ");
-            let read = read_hidden();
-            ctx.ui.print("\n");
-            match read {
-                Ok(k) => (k, st.nonce.clone()),
-                Err(e) => {
-                    ctx.ui.error(&prompt_error("the unseal key", &e));
-                    return Err(1);
-                }
-            }
-        }
-        k => (
-            Zeroizing::new(k.to_owned()),
-            a.nonce.clone().unwrap_or_default(),
-        ),
-    };
-    if nonce.is_empty() {
-        ctx.ui
-            .error("Missing nonce value: specify it via the -nonce flag");
-        return Err(1);
-    }
+    let (key, nonce) = key_and_nonce(
+        &mut ctx,
+        &a.args,
+        a.nonce.as_deref(),
+        ("Operation nonce", &st.nonce),
+        "Unseal",
+    )?;
     let st = gen_root_call(
         &client,
         base,
@@ -1540,51 +1504,13 @@ async fn rekey(a: RekeyArgs, var: &Variant) -> Result<i32, i32> {
         )));
         return Err(1);
     }
-    let arg = a
-        .args
-        .first()
-        .map(|k| k.trim().to_owned())
-        .unwrap_or_default();
-    let (key, nonce) = match arg.as_str() {
-        "-" => (
-            Zeroizing::new(ctx.read_stdin().map_err(|e| {
-                ctx.ui.error(&e);
-                1
-            })?),
-            a.nonce.clone().unwrap_or_default(),
-        ),
-        "" => {
-            if ctx.common.non_interactive == Some(true) {
-                ctx.ui.error(&wrap_at_length(
-                    "Refusing to read from stdin with -non-interactive specified; specify \
-                     nonce via the -nonce flag",
-                ));
-                return Err(1);
-            }
-            ctx.ui
-                .print(&format!("{}: {current_nonce}\n", var.nonce_label));
-            ctx.ui.print(&format!("{key_type} Key (will be hidden): "));
-            let read = read_hidden();
-            ctx.ui.print("\n");
-            match read {
-                Ok(k) => (k, current_nonce.clone()),
-                Err(e) => {
-                    let what = format!("the {} key", key_type.to_ascii_lowercase());
-                    ctx.ui.error(&prompt_error(&what, &e));
-                    return Err(1);
-                }
-            }
-        }
-        k => (
-            Zeroizing::new(k.to_owned()),
-            a.nonce.clone().unwrap_or_default(),
-        ),
-    };
-    if nonce.is_empty() {
-        ctx.ui
-            .error("Missing nonce value: specify it via the -nonce flag");
-        return Err(1);
-    }
+    let (key, nonce) = key_and_nonce(
+        &mut ctx,
+        &a.args,
+        a.nonce.as_deref(),
+        (var.nonce_label, &current_nonce),
+        key_type,
+    )?;
     let update_leaf = if verify { "verify" } else { "update" };
     let resp = var
         .call(
@@ -1740,6 +1666,62 @@ async fn rekey_warnings(
     }
     ctx.ui.output(&wrap_at_length(&msg));
     Ok(0)
+}
+
+/// The key share and nonce of a `generate-root` or `rekey` update: the key from stdin
+/// (`-`), from a hidden prompt (no argument; the operation's nonce is shown as `shown`
+/// and used), or the argument itself; the nonce otherwise from `-nonce`, which is then
+/// required.
+fn key_and_nonce(
+    ctx: &mut Ctx,
+    args: &[String],
+    flag_nonce: Option<&str>,
+    shown: (&str, &str),
+    key_type: &str,
+) -> Result<(Zeroizing<String>, String), i32> {
+    let arg = args
+        .first()
+        .map(|k| k.trim().to_owned())
+        .unwrap_or_default();
+    let flag_nonce = || flag_nonce.unwrap_or_default().to_owned();
+    let (key, nonce) = match arg.as_str() {
+        "-" => (
+            Zeroizing::new(ctx.read_stdin().map_err(|e| {
+                ctx.ui.error(&e);
+                1
+            })?),
+            flag_nonce(),
+        ),
+        "" => {
+            if ctx.common.non_interactive == Some(true) {
+                ctx.ui.error(&wrap_at_length(
+                    "Refusing to read from stdin with -non-interactive specified; specify \
+                     nonce via the -nonce flag",
+                ));
+                return Err(1);
+            }
+            let (label, current) = shown;
+            ctx.ui.print(&format!("{label}: {current}\n"));
+            ctx.ui.print(&format!("{key_type} Key (will be hidden): "));
+            let read = read_hidden();
+            ctx.ui.print("\n");
+            match read {
+                Ok(k) => (k, current.to_owned()),
+                Err(e) => {
+                    let what = format!("the {} key", key_type.to_ascii_lowercase());
+                    ctx.ui.error(&prompt_error(&what, &e));
+                    return Err(1);
+                }
+            }
+        }
+        k => (Zeroizing::new(k.to_owned()), flag_nonce()),
+    };
+    if nonce.is_empty() {
+        ctx.ui
+            .error("Missing nonce value: specify it via the -nonce flag");
+        return Err(1);
+    }
+    Ok((key, nonce))
 }
 
 #[cfg(test)]
