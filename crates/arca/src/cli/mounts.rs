@@ -95,21 +95,8 @@ pub struct EnableArgs {
     /// Maximum lease TTL.
     #[arg(long = "max-lease-ttl", value_name = "duration", value_parser = go_duration)]
     max_lease_ttl: Option<GoDuration>,
-    /// Request key that audit devices will not HMAC (repeatable).
-    #[arg(long = "audit-non-hmac-request-keys", value_name = "string")]
-    audit_non_hmac_request_keys: Option<Vec<String>>,
-    /// Response key that audit devices will not HMAC (repeatable).
-    #[arg(long = "audit-non-hmac-response-keys", value_name = "string")]
-    audit_non_hmac_response_keys: Option<Vec<String>>,
-    /// Visibility in the UI listing endpoint ("unauth" or "hidden").
-    #[arg(long = "listing-visibility", value_name = "string")]
-    listing_visibility: Option<String>,
-    /// Request header passed to the plugin (repeatable).
-    #[arg(long = "passthrough-request-headers", value_name = "string")]
-    passthrough_request_headers: Option<Vec<String>>,
-    /// Response header the plugin may set (repeatable).
-    #[arg(long = "allowed-response-headers", value_name = "string")]
-    allowed_response_headers: Option<Vec<String>>,
+    #[command(flatten)]
+    config: MountConfigFlags,
     /// Disable caching.
     #[arg(long = "force-no-cache", num_args = 0..=1, default_missing_value = "true",
           require_equals = true, value_parser = go_bool)]
@@ -145,6 +132,53 @@ pub struct EnableArgs {
     args: Vec<String>,
 }
 
+/// The mount settings `enable` and `tune` take alike; each is sent only when given.
+#[derive(Args)]
+pub struct MountConfigFlags {
+    /// Request key that audit devices will not HMAC (repeatable).
+    #[arg(long = "audit-non-hmac-request-keys", value_name = "string")]
+    audit_non_hmac_request_keys: Option<Vec<String>>,
+    /// Response key that audit devices will not HMAC (repeatable).
+    #[arg(long = "audit-non-hmac-response-keys", value_name = "string")]
+    audit_non_hmac_response_keys: Option<Vec<String>>,
+    /// Visibility in the UI listing endpoint ("unauth" or "hidden").
+    #[arg(long = "listing-visibility", value_name = "string")]
+    listing_visibility: Option<String>,
+    /// Request header passed to the plugin (repeatable).
+    #[arg(long = "passthrough-request-headers", value_name = "string")]
+    passthrough_request_headers: Option<Vec<String>>,
+    /// Response header the plugin may set (repeatable).
+    #[arg(long = "allowed-response-headers", value_name = "string")]
+    allowed_response_headers: Option<Vec<String>>,
+}
+
+impl MountConfigFlags {
+    /// Adds the flags that were given to a mount `config` (or tune) body.
+    fn insert_into(&self, m: &mut Map<String, Value>) {
+        insert_opt(
+            m,
+            "audit_non_hmac_request_keys",
+            self.audit_non_hmac_request_keys.clone(),
+        );
+        insert_opt(
+            m,
+            "audit_non_hmac_response_keys",
+            self.audit_non_hmac_response_keys.clone(),
+        );
+        insert_opt(m, "listing_visibility", self.listing_visibility.clone());
+        insert_opt(
+            m,
+            "passthrough_request_headers",
+            self.passthrough_request_headers.clone(),
+        );
+        insert_opt(
+            m,
+            "allowed_response_headers",
+            self.allowed_response_headers.clone(),
+        );
+    }
+}
+
 /// `secrets tune` / `auth tune`.
 #[derive(Args)]
 pub struct TuneArgs {
@@ -159,21 +193,8 @@ pub struct TuneArgs {
     /// Maximum lease TTL ("system" resets it).
     #[arg(long = "max-lease-ttl", value_name = "duration", value_parser = go_duration)]
     max_lease_ttl: Option<GoDuration>,
-    /// Request key that audit devices will not HMAC (repeatable).
-    #[arg(long = "audit-non-hmac-request-keys", value_name = "string")]
-    audit_non_hmac_request_keys: Option<Vec<String>>,
-    /// Response key that audit devices will not HMAC (repeatable).
-    #[arg(long = "audit-non-hmac-response-keys", value_name = "string")]
-    audit_non_hmac_response_keys: Option<Vec<String>>,
-    /// Visibility in the UI listing endpoint.
-    #[arg(long = "listing-visibility", value_name = "string")]
-    listing_visibility: Option<String>,
-    /// Request header passed to the plugin (repeatable).
-    #[arg(long = "passthrough-request-headers", value_name = "string")]
-    passthrough_request_headers: Option<Vec<String>>,
-    /// Response header the plugin may set (repeatable).
-    #[arg(long = "allowed-response-headers", value_name = "string")]
-    allowed_response_headers: Option<Vec<String>>,
+    #[command(flatten)]
+    config: MountConfigFlags,
     /// Mount option as key=value (repeatable).
     #[arg(long = "options", value_name = "key=value")]
     options: Vec<String>,
@@ -319,31 +340,7 @@ async fn enable(a: EnableArgs, auth: bool) -> Result<i32, i32> {
         "force_no_cache".into(),
         json!(a.force_no_cache.unwrap_or(false)),
     );
-    insert_opt(
-        &mut config,
-        "audit_non_hmac_request_keys",
-        a.audit_non_hmac_request_keys.clone(),
-    );
-    insert_opt(
-        &mut config,
-        "audit_non_hmac_response_keys",
-        a.audit_non_hmac_response_keys.clone(),
-    );
-    insert_opt(
-        &mut config,
-        "listing_visibility",
-        a.listing_visibility.clone(),
-    );
-    insert_opt(
-        &mut config,
-        "passthrough_request_headers",
-        a.passthrough_request_headers.clone(),
-    );
-    insert_opt(
-        &mut config,
-        "allowed_response_headers",
-        a.allowed_response_headers.clone(),
-    );
+    a.config.insert_into(&mut config);
     insert_opt(&mut config, "plugin_version", a.plugin_version.clone());
     if auth {
         insert_opt(&mut config, "token_type", a.token_type.clone());
@@ -606,31 +603,7 @@ async fn tune(a: TuneArgs, auth: bool) -> Result<i32, i32> {
     );
     body.insert("force_no_cache".into(), json!(false));
     insert_opt(&mut body, "description", a.description.clone());
-    insert_opt(
-        &mut body,
-        "audit_non_hmac_request_keys",
-        a.audit_non_hmac_request_keys.clone(),
-    );
-    insert_opt(
-        &mut body,
-        "audit_non_hmac_response_keys",
-        a.audit_non_hmac_response_keys.clone(),
-    );
-    insert_opt(
-        &mut body,
-        "listing_visibility",
-        a.listing_visibility.clone(),
-    );
-    insert_opt(
-        &mut body,
-        "passthrough_request_headers",
-        a.passthrough_request_headers.clone(),
-    );
-    insert_opt(
-        &mut body,
-        "allowed_response_headers",
-        a.allowed_response_headers.clone(),
-    );
+    a.config.insert_into(&mut body);
     insert_opt(&mut body, "plugin_version", a.plugin_version.clone());
     if auth {
         insert_opt(&mut body, "token_type", a.token_type.clone());

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::format::wrap_at_length;
 use super::kvargs;
 use super::ui::{FieldSource, Secret, SecretAuth, output_data, output_secret, print_raw_field};
-use super::{Common, GoDuration, go_bool, go_duration, start};
+use super::{Common, Ctx, GoDuration, go_bool, go_duration, start};
 
 /// `arca login [TOKEN | -]`.
 #[derive(Args)]
@@ -243,8 +243,14 @@ async fn create(a: TokenCreateArgs) -> Result<i32, i32> {
         None => "auth/token/create".to_owned(),
     };
     let r = call_secret(&client, Method::POST, &path, Some(Value::Object(body))).await;
+    print_answer(&mut ctx, r, "creating")
+}
+
+/// Prints a token call's answer: `Error <doing> token: …` (exit 2), the `-field`, or
+/// the secret.
+fn print_answer(ctx: &mut Ctx, r: Result<Secret, Error>, doing: &str) -> Result<i32, i32> {
     let secret = r.map_err(|e| {
-        ctx.ui.error(&format!("Error creating token: {e}"));
+        ctx.ui.error(&format!("Error {doing} token: {e}"));
         2
     })?;
     if let Some(f) = ctx.field().map(str::to_owned) {
@@ -315,18 +321,7 @@ async fn lookup(a: TokenLookupArgs) -> Result<i32, i32> {
         )
         .await
     };
-    let secret = r.map_err(|e| {
-        ctx.ui.error(&format!("Error looking up token: {e}"));
-        2
-    })?;
-    if let Some(f) = ctx.field().map(str::to_owned) {
-        return Ok(print_raw_field(
-            &mut ctx.ui,
-            FieldSource::Secret(&secret),
-            &f,
-        ));
-    }
-    Ok(output_secret(&mut ctx.ui, &secret))
+    print_answer(&mut ctx, r, "looking up")
 }
 
 async fn renew(a: TokenRenewArgs) -> Result<i32, i32> {
