@@ -632,36 +632,8 @@ async fn read_then_write(
         ctx.ui.error(&format!("No value found at {path}"));
         return Err(2);
     };
-    let meta = match secret.get("metadata") {
-        Some(Value::Object(m)) => m.clone(),
-        Some(v) if !v.is_null() => {
-            ctx.ui.error(&format!(
-                "Metadata found at {path} is not the expected type (JSON object)"
-            ));
-            return Err(2);
-        }
-        _ => {
-            ctx.ui.error(&format!(
-                "No metadata found at {path}; patch only works on existing data"
-            ));
-            return Err(2);
-        }
-    };
-    let mut data = match secret.get("data") {
-        Some(Value::Object(m)) => m.clone(),
-        Some(v) if !v.is_null() => {
-            ctx.ui.error(&format!(
-                "Data found at {path} is not the expected type (JSON object)"
-            ));
-            return Err(2);
-        }
-        _ => {
-            ctx.ui.error(&format!(
-                "No data found at {path}; patch only works on existing data"
-            ));
-            return Err(2);
-        }
-    };
+    let meta = object_field(ctx, &secret, "metadata", path, "patch")?;
+    let mut data = object_field(ctx, &secret, "data", path, "patch")?;
     data.extend(new_data);
     let body = json!({"data": data, "options": {"cas": meta.get("version").cloned().unwrap_or(Value::Null)}});
     match client.write(path, Some(&body)).await {
@@ -711,6 +683,33 @@ fn patch_written(
         return if code == 0 { Ok(None) } else { Err(code) };
     }
     Ok(Some(s))
+}
+
+/// The object a KV v2 read holds under `key` (`data` or `metadata`), which `kv patch`
+/// and `kv rollback` (`op`) need to exist.
+fn object_field(
+    ctx: &mut Ctx,
+    secret: &Secret,
+    key: &str,
+    path: &str,
+    op: &str,
+) -> Result<Map<String, Value>, i32> {
+    let label = if key == "data" { "Data" } else { "Metadata" };
+    match secret.get(key) {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(v) if !v.is_null() => {
+            ctx.ui.error(&format!(
+                "{label} found at {path} is not the expected type (JSON object)"
+            ));
+            Err(2)
+        }
+        _ => {
+            ctx.ui.error(&format!(
+                "No {key} found at {path}; {op} only works on existing data"
+            ));
+            Err(2)
+        }
+    }
 }
 
 async fn merge_patch(
@@ -888,21 +887,8 @@ async fn rollback(a: KvRollbackArgs) -> Result<i32, i32> {
             ctx.ui.error(&format!("No value found at {full}"));
             return Err(2);
         };
-        match s.get("metadata") {
-            Some(Value::Object(_)) => Ok(s),
-            Some(v) if !v.is_null() => {
-                ctx.ui.error(&format!(
-                    "Metadata found at {full} is not the expected type (JSON object)"
-                ));
-                Err(2)
-            }
-            _ => {
-                ctx.ui.error(&format!(
-                    "No metadata found at {full}; rollback only works on existing data"
-                ));
-                Err(2)
-            }
-        }
+        object_field(ctx, &s, "metadata", &full, "rollback")?;
+        Ok(s)
     };
     let current = pre_read(&mut ctx, kv_read(&client, &full, None).await)?;
     let cas = current
@@ -926,21 +912,7 @@ async fn rollback(a: KvRollbackArgs) -> Result<i32, i32> {
             .error("Cannot roll back to a version that has been destroyed");
         return Err(2);
     }
-    let data = match target.get("data") {
-        Some(Value::Object(m)) => m.clone(),
-        Some(v) if !v.is_null() => {
-            ctx.ui.error(&format!(
-                "Data found at {full} is not the expected type (JSON object)"
-            ));
-            return Err(2);
-        }
-        _ => {
-            ctx.ui.error(&format!(
-                "No data found at {full}; rollback only works on existing data"
-            ));
-            return Err(2);
-        }
-    };
+    let data = object_field(&mut ctx, &target, "data", &full, "rollback")?;
     let body = json!({"data": data, "options": {"cas": cas}});
     match client.write(&full, Some(&body)).await {
         Err(e) => {

@@ -302,6 +302,15 @@ fn insert_opt<T: Serialize>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
     }
 }
 
+/// What a mount is called in messages.
+fn kind_name(auth: bool) -> &'static str {
+    if auth {
+        "auth method"
+    } else {
+        "secrets engine"
+    }
+}
+
 async fn enable(a: EnableArgs, auth: bool) -> Result<i32, i32> {
     let mut ctx = start(a.common.clone(), false)?;
     expect_args(&mut ctx.ui, &a.args, 1, 1)?;
@@ -405,20 +414,13 @@ async fn disable(a: PathArgs, auth: bool) -> Result<i32, i32> {
         .call_json(Method::DELETE, &endpoint, &[], Body::Empty)
         .await
     {
-        let what = if auth {
-            "auth method"
-        } else {
-            "secrets engine"
-        };
-        ctx.ui
-            .error(&format!("Error disabling {what} at {path}: {e}"));
+        ctx.ui.error(&format!(
+            "Error disabling {} at {path}: {e}",
+            kind_name(auth)
+        ));
         return Err(2);
     }
-    let what = if auth {
-        "auth method"
-    } else {
-        "secrets engine"
-    };
+    let what = kind_name(auth);
     ctx.ui.output(&format!(
         "Success! Disabled the {what} (if it existed) at: {path}"
     ));
@@ -623,20 +625,13 @@ async fn tune(a: TuneArgs, auth: bool) -> Result<i32, i32> {
         )
         .await
     {
-        let what = if auth {
-            "auth method"
-        } else {
-            "secrets engine"
-        };
-        ctx.ui
-            .error(&format!("Error tuning {what} {mount_path}: {e}"));
+        ctx.ui.error(&format!(
+            "Error tuning {} {mount_path}: {e}",
+            kind_name(auth)
+        ));
         return Err(2);
     }
-    let what = if auth {
-        "auth method"
-    } else {
-        "secrets engine"
-    };
+    let what = kind_name(auth);
     ctx.ui
         .output(&format!("Success! Tuned the {what} at: {mount_path}"));
     Ok(0)
