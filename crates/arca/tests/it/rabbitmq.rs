@@ -246,7 +246,11 @@ async fn issued_users_speak_amqp_until_their_lease_is_revoked() {
     let live = open(&user, &password).await.unwrap();
     let (code, out) = arca_cli(&server, &["lease", "revoke", &lease_id]);
     assert_eq!(code, 0, "{out}");
-    assert!(!user_exists(&mgmt, &user).await, "revocation left the user");
+    // Like `bao lease revoke`, the CLI revokes asynchronously (`-sync` is off): wait.
+    assert!(
+        wait_gone(&mgmt, &user, Duration::from_secs(15)).await,
+        "revocation left the user"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while live.is_open() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -257,16 +261,26 @@ async fn issued_users_speak_amqp_until_their_lease_is_revoked() {
     );
     assert_refused(&user, &password).await;
 
-    // The lease is gone.
-    let (s, _) = call(
-        &http,
-        "PUT",
-        &server.url("sys/leases/lookup"),
-        t,
-        Some(json!({"lease_id": lease_id})),
-    )
-    .await;
-    assert_eq!(s, 400);
+    // The lease is gone (its record goes right after the user).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, _) = call(
+            &http,
+            "PUT",
+            &server.url("sys/leases/lookup"),
+            t,
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+        if s == 400 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the revoked lease is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,4 +515,86 @@ async fn roles_and_creds_match_openbao() {
         assert_eq!(s, 204, "{addr}: {b}");
         assert!(!user_exists(&mgmt, user).await, "{addr}: {user} survived");
     }
+}
+
+/// The management API unreachable when a lease expires: the user stays, the lease stays
+/// listed, and the lease manager retries until the API is back, then deletes the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_revocation_is_retried_until_the_api_is_back() {
+    if !management_up() {
+        return;
+    }
+    let server = arca_dev(TOKEN);
+    let http = client();
+    let mgmt = reqwest::Client::new();
+    let t = Some(TOKEN);
+    setup(&http, &server).await;
+    let (s, b) = call(
+        &http,
+        "PUT",
+        &server.url("rabbitmq/config/lease"),
+        t,
+        Some(json!({"ttl": "2s"})),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = call(&http, "GET", &server.url("rabbitmq/creds/app"), t, None).await;
+    assert_eq!(s, 200, "{b}");
+    let (lease_id, user, _) = creds_of(&b);
+
+    // Point the engine at a closed port: the API is "down" for the engine only.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let configure = |uri: String| {
+        let http = http.clone();
+        let url = server.url("rabbitmq/config/connection");
+        async move {
+            call(
+                &http,
+                "PUT",
+                &url,
+                Some(TOKEN),
+                Some(json!({"connection_uri": uri, "username": "guest",
+                            "password": "guest", "verify_connection": false})),
+            )
+            .await
+        }
+    };
+    let (s, b) = configure(format!("http://127.0.0.1:{closed}")).await;
+    assert_eq!(s, 204, "{b}");
+    // An explicit revocation fails in Vault's error shape and keeps the lease.
+    let (s, b) = call(
+        &http,
+        "PUT",
+        &server.url("sys/leases/revoke"),
+        t,
+        Some(json!({"lease_id": lease_id})),
+    )
+    .await;
+    assert!(s >= 400, "{s} {b}");
+    assert!(b["errors"].is_array(), "{b}");
+    // Past expiry, the failing revocation leaves the user and the lease in place.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        user_exists(&mgmt, &user).await,
+        "the user vanished while unreachable"
+    );
+    let (s, b) = call(
+        &http,
+        "PUT",
+        &server.url("sys/leases/lookup"),
+        t,
+        Some(json!({"lease_id": lease_id})),
+    )
+    .await;
+    assert_eq!(s, 200, "the failing lease was dropped: {b}");
+
+    let (s, b) = configure(MGMT.to_owned()).await;
+    assert_eq!(s, 204, "{b}");
+    assert!(
+        wait_gone(&mgmt, &user, Duration::from_secs(30)).await,
+        "the retried revocation never deleted the user"
+    );
 }
