@@ -961,18 +961,28 @@ async fn enable_versioning(a: KvPathArgs) -> Result<i32, i32> {
     Ok(0)
 }
 
-async fn metadata_get(a: KvPathArgs) -> Result<i32, i32> {
-    let mut ctx = start(a.common, false)?;
-    one_arg(&mut ctx, &a.args)?;
-    let client = ctx.client().map_err(|()| 2)?;
-    let mount = a.mount.as_deref();
-    let typed = sanitize_path(&a.args[0]);
-    let (kv, partial) = resolve(&mut ctx, &client, &typed, mount).await?;
+/// The `metadata/` path of a `kv metadata` command's argument, which must be on a KV v2
+/// mount.
+async fn metadata_path(
+    ctx: &mut Ctx,
+    client: &Client,
+    arg: &str,
+    mount: Option<&str>,
+) -> Result<String, i32> {
+    let typed = sanitize_path(arg);
+    let (kv, partial) = resolve(ctx, client, &typed, mount).await?;
     if !kv.v2 {
         ctx.ui.error("Metadata not supported on KV Version 1");
         return Err(1);
     }
-    let full = add_prefix_to_kv_path(&partial, &kv.mount_path, "metadata");
+    Ok(add_prefix_to_kv_path(&partial, &kv.mount_path, "metadata"))
+}
+
+async fn metadata_get(a: KvPathArgs) -> Result<i32, i32> {
+    let mut ctx = start(a.common, false)?;
+    one_arg(&mut ctx, &a.args)?;
+    let client = ctx.client().map_err(|()| 2)?;
+    let full = metadata_path(&mut ctx, &client, &a.args[0], a.mount.as_deref()).await?;
     let mut secret = match client.read(&full, &[]).await {
         Ok(Some(env)) => Secret::from_envelope(env),
         Ok(None) => {
@@ -1033,14 +1043,7 @@ async fn metadata_put(a: KvMetadataPutArgs) -> Result<i32, i32> {
         custom.insert(k.to_owned(), Value::String(v.to_owned()));
     }
     let client = ctx.client().map_err(|()| 2)?;
-    let mount = a.mount.as_deref();
-    let typed = sanitize_path(&a.args[0]);
-    let (kv, partial) = resolve(&mut ctx, &client, &typed, mount).await?;
-    if !kv.v2 {
-        ctx.ui.error("Metadata not supported on KV Version 1");
-        return Err(1);
-    }
-    let full = add_prefix_to_kv_path(&partial, &kv.mount_path, "metadata");
+    let full = metadata_path(&mut ctx, &client, &a.args[0], a.mount.as_deref()).await?;
     let mut data = Map::new();
     if a.max_versions >= 0 {
         data.insert("max_versions".into(), json!(a.max_versions));
@@ -1062,14 +1065,7 @@ async fn metadata_delete(a: KvPathArgs) -> Result<i32, i32> {
     let mut ctx = start(a.common, false)?;
     one_arg(&mut ctx, &a.args)?;
     let client = ctx.client().map_err(|()| 2)?;
-    let mount = a.mount.as_deref();
-    let typed = sanitize_path(&a.args[0]);
-    let (kv, partial) = resolve(&mut ctx, &client, &typed, mount).await?;
-    if !kv.v2 {
-        ctx.ui.error("Metadata not supported on KV Version 1");
-        return Err(1);
-    }
-    let full = add_prefix_to_kv_path(&partial, &kv.mount_path, "metadata");
+    let full = metadata_path(&mut ctx, &client, &a.args[0], a.mount.as_deref()).await?;
     if let Err(e) = client.delete(&full, &[]).await {
         return Err(report(&mut ctx, &format!("Error deleting {full}"), &e));
     }
