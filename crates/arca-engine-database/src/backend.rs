@@ -19,7 +19,7 @@ use crate::DatabaseError;
 use crate::model::{self, ConnectionConfig, Role, RootWal, Secret};
 use crate::password_policy::PasswordPolicy;
 use crate::plugin::{self, Database, DbError, PluginKind};
-use crate::template::{UsernameMetadata, UsernameTemplate};
+use arca_username_template::{UsernameMetadata, UsernameTemplate};
 
 /// Vault's `framework.GenericNameRegex`.
 const NAME: &str = r"\w(?:(?:[\w\-.]+)?\w)?";

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use arca_engine_database::template::{UsernameMetadata, UsernameTemplate};
+use arca_username_template::{UsernameMetadata, UsernameTemplate};
 use arca_logical::{
     Backend, BackendConfig, ErrorKind, FieldData, LogicalError, LogicalResult, Operation,
     PathTable, Request, Response, SecretInfo, SystemView,

@@ -48,6 +48,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("arca-shamir", &["arca-crypto"]),
     // The password-policy generator, shared by the core and the database engine.
     ("arca-password-policy", &["arca-crypto"]),
+    // Vault's username-template language, shared by the engines that create users.
+    ("arca-username-template", &["arca-crypto"]),
     ("arca-logical", &["arca-storage", "arca-types"]),
     ("arca-storage-redb", &["arca-storage"]),
     ("arca-barrier", &["arca-crypto", "arca-storage"]),
@@ -94,6 +96,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "arca-types",
             "arca-crypto",
             "arca-password-policy",
+            "arca-username-template",
         ],
     ),
     (
@@ -104,9 +107,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "arca-types",
             "arca-crypto",
             "arca-password-policy",
-            // Known exception: the username-template language of the database engine,
-            // until it moves into a crate of its own.
-            "arca-engine-database",
+            "arca-username-template",
         ],
     ),
     (
@@ -179,6 +180,7 @@ const NO_HTTP: &[&str] = &[
     "arca-engine-transit",
     "arca-engine-database",
     "arca-password-policy",
+    "arca-username-template",
     "arca-audit",
     "arca-auth-common",
     "arca-auth-userpass",
