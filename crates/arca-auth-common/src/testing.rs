@@ -189,6 +189,30 @@ impl TestMount {
         self.call(Operation::Delete, path, json!({})).await
     }
 
+    /// A write that must succeed (204 or an answer).
+    pub async fn write_ok(&self, path: &str, data: Value) -> Option<Response> {
+        match self.call(Operation::Update, path, data).await {
+            Ok(r) => r,
+            Err(e) => panic!("write {path}: {e:?}"),
+        }
+    }
+
+    /// A request that must fail; its error.
+    pub async fn fails(&self, op: Operation, path: &str, data: Value) -> LogicalError {
+        match self.call(op, path, data).await {
+            Err(e) => e,
+            Ok(r) => panic!("{op:?} {path}: expected an error, got {r:?}"),
+        }
+    }
+
+    /// The `data` of a read that must answer.
+    pub async fn read_ok(&self, path: &str) -> Map<String, Value> {
+        match self.read(path).await {
+            Ok(Some(r)) => r.data.unwrap(),
+            other => panic!("read {path}: {other:?}"),
+        }
+    }
+
     /// The `data` of a read that must answer.
     pub async fn data(&self, path: &str) -> Map<String, Value> {
         self.read(path).await.unwrap().unwrap().data.unwrap()

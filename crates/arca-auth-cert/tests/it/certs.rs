@@ -12,7 +12,7 @@ async fn cert_entries_round_trip() {
     let env = Env::new();
     let ca = root("Example Root", 1);
     let r = env
-        .write(
+        .write_ok(
             "certs/Web",
             json!({
                 "certificate": ca.pem(),
@@ -30,7 +30,7 @@ async fn cert_entries_round_trip() {
         r.warnings,
         vec!["Endpoint ignored these unrecognized parameters: [bogus]"]
     );
-    let d = env.read("certs/web").await;
+    let d = env.read_ok("certs/web").await;
     assert_eq!(d["certificate"], ca.pem());
     assert_eq!(d["display_name"], "web", "defaults to the name");
     assert_eq!(d["allowed_common_names"], json!(["web*.example.com"]));
@@ -45,9 +45,9 @@ async fn cert_entries_round_trip() {
     assert_eq!(d["ocsp_enabled"], false);
 
     // Partial update keeps the rest.
-    env.write("certs/web", json!({"display_name": "frontend"}))
+    env.write_ok("certs/web", json!({"display_name": "frontend"}))
         .await;
-    let d = env.read("certs/web").await;
+    let d = env.read_ok("certs/web").await;
     assert_eq!(d["display_name"], "frontend");
     assert_eq!(d["allowed_common_names"], json!(["web*.example.com"]));
 
@@ -135,12 +135,12 @@ async fn cert_entry_validation() {
 async fn crls_and_config() {
     let env = Env::new();
     let ca = root("Example Root", 1);
-    env.write(
+    env.write_ok(
         "crls/main",
         json!({"crl": crl(&ca, &[0x0123_4567_89ab, 7])}),
     )
     .await;
-    let d = env.read("crls/main").await;
+    let d = env.read_ok("crls/main").await;
     assert_eq!(
         d["serials"],
         json!({"1250999896491": {}, "7": {}}),
@@ -182,15 +182,15 @@ async fn crls_and_config() {
         "no such CRL"
     );
 
-    let d = env.read("config").await;
+    let d = env.read_ok("config").await;
     assert_eq!(d["disable_binding"], false);
     assert_eq!(d["enable_identity_alias_metadata"], false);
-    env.write(
+    env.write_ok(
         "config",
         json!({"disable_binding": true, "ocsp_cache_size": 10}),
     )
     .await;
-    let d = env.read("config").await;
+    let d = env.read_ok("config").await;
     assert_eq!(d["disable_binding"], true);
     assert_eq!(d["ocsp_cache_size"], 10);
     let e = env

@@ -30,7 +30,7 @@ async fn env_trusting(ca_pem: &str, constraints: serde_json::Value) -> Env {
     if let (serde_json::Value::Object(b), serde_json::Value::Object(c)) = (&mut body, constraints) {
         b.extend(c);
     }
-    env.write("certs/web", body).await;
+    env.write_ok("certs/web", body).await;
     env
 }
 
@@ -276,7 +276,7 @@ async fn crls_revoke_leaves_and_intermediates() {
     let chain = [leaf, p.inter.der()];
     assert!(env.login(&chain, None).await.is_ok());
 
-    env.write(
+    env.write_ok(
         "crls/issuing",
         json!({"crl": crl(&p.inter, &[0x0123_4567_89ab])}),
     )
@@ -302,7 +302,7 @@ async fn crls_revoke_leaves_and_intermediates() {
     assert!(env.login(&chain, None).await.is_ok());
 
     // Revoking the intermediate (serial 2, in the root's CRL) cuts off every leaf below it.
-    env.write("crls/root", json!({"crl": crl(&p.root, &[2])}))
+    env.write_ok("crls/root", json!({"crl": crl(&p.root, &[2])}))
         .await;
     assert_eq!(env.login(&chain, None).await.unwrap_err(), NO_MATCH);
     assert_eq!(
@@ -316,7 +316,7 @@ async fn pinned_leaf_certificates() {
     let p = pki();
     let (leaf, leaf_pem) = issue(&p.inter, &Leaf::default());
     let env = Env::new();
-    env.write(
+    env.write_ok(
         "certs/pinned",
         json!({"certificate": leaf_pem, "token_policies": "one"}),
     )
@@ -331,7 +331,7 @@ async fn pinned_leaf_certificates() {
         NO_CHAIN
     );
     // Revocation and expiry apply to pinned certificates too.
-    env.write("crls/c", json!({"crl": crl(&p.inter, &[0x0123_4567_89ab])}))
+    env.write_ok("crls/c", json!({"crl": crl(&p.inter, &[0x0123_4567_89ab])}))
         .await;
     assert_eq!(
         env.login(std::slice::from_ref(&leaf), None)
@@ -350,12 +350,12 @@ async fn pinned_leaf_certificates() {
 async fn several_entries_first_accepting_wins_and_cidrs_apply() {
     let p = pki();
     let env = Env::new();
-    env.write(
+    env.write_ok(
         "certs/db",
         json!({"certificate": p.root.pem(), "allowed_common_names": "db*", "token_policies": "db"}),
     )
     .await;
-    env.write(
+    env.write_ok(
         "certs/web",
         json!({"certificate": p.root.pem(), "allowed_common_names": "web*", "token_policies": "web",
                "token_bound_cidrs": "10.0.0.0/8"}),
@@ -424,7 +424,7 @@ async fn renewal_is_bound_to_the_certificate() {
         "no client certificate found"
     );
     // Revoked since login: no renewal.
-    env.write("crls/c", json!({"crl": crl(&p.inter, &[0x0123_4567_89ab])}))
+    env.write_ok("crls/c", json!({"crl": crl(&p.inter, &[0x0123_4567_89ab])}))
         .await;
     assert_eq!(env.renew(&chain, &auth).await.unwrap_err(), NO_MATCH);
     env.call(arca_logical::Operation::Delete, "crls/c", json!({}))
@@ -432,11 +432,12 @@ async fn renewal_is_bound_to_the_certificate() {
         .unwrap();
 
     // With disable_binding any certificate (or none) may renew.
-    env.write("config", json!({"disable_binding": true})).await;
+    env.write_ok("config", json!({"disable_binding": true}))
+        .await;
     assert!(env.renew(&[other, p.inter.der()], &auth).await.is_ok());
 
     // Changed policies or a deleted entry stop renewals.
-    env.write("certs/web", json!({"token_policies": "web,admin"}))
+    env.write_ok("certs/web", json!({"token_policies": "web,admin"}))
         .await;
     assert_eq!(
         env.renew(&chain, &auth).await.unwrap_err(),
@@ -452,7 +453,7 @@ async fn renewal_is_bound_to_the_certificate() {
 async fn identity_alias_metadata_is_optional() {
     let p = pki();
     let env = env_trusting(&p.root.pem(), json!({})).await;
-    env.write("config", json!({"enable_identity_alias_metadata": true}))
+    env.write_ok("config", json!({"enable_identity_alias_metadata": true}))
         .await;
     let (leaf, _) = issue(&p.inter, &Leaf::default());
     let auth = env.login(&[leaf, p.inter.der()], None).await.unwrap();

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use arca_auth_cert::CertFactory;
 use arca_auth_common::testing::{MountAt, TestMount};
-use arca_logical::{Auth, LogicalError, Operation, Request, Response};
+use arca_logical::{Auth, Operation, Request};
 use serde_json::{Value, json};
 
 /// 2026-11-27T23:15:39Z: the shared test clock's start.
@@ -53,26 +53,6 @@ impl Env {
         self.clock.advance(d);
     }
 
-    pub async fn write(&self, path: &str, data: Value) -> Option<Response> {
-        match self.call(Operation::Update, path, data).await {
-            Ok(r) => r,
-            Err(e) => panic!("write {path}: {e:?}"),
-        }
-    }
-
-    pub async fn fails(&self, op: Operation, path: &str, data: Value) -> LogicalError {
-        match self.call(op, path, data).await {
-            Err(e) => e,
-            Ok(r) => panic!("{op:?} {path}: expected an error, got {r:?}"),
-        }
-    }
-
-    pub async fn read(&self, path: &str) -> serde_json::Map<String, Value> {
-        match self.call(Operation::Read, path, json!({})).await {
-            Ok(Some(r)) => r.data.unwrap(),
-            other => panic!("read {path}: {other:?}"),
-        }
-    }
     /// `login` presenting `chain` (DER, leaf first), optionally naming an entry.
     pub async fn login(&self, chain: &[Vec<u8>], name: Option<&str>) -> Result<Auth, String> {
         self.login_from(chain, name, None).await

@@ -111,7 +111,7 @@ async fn config_validates_keys_algorithms_and_flows() {
         .await;
     assert_eq!(e.message, "error checking jwks URL");
     let r = env
-        .write(
+        .write_ok(
             "config",
             json!({"jwks_url": "http://127.0.0.1:9/keys", "skip_jwks_validation": true}),
         )
@@ -125,7 +125,7 @@ async fn config_read_never_shows_the_client_secret() {
     let env = Env::new();
     let pem = shared_rsa(0).public_pem();
     assert!(
-        env.write(
+        env.write_ok(
             "config",
             json!({"jwt_validation_pubkeys": pem, "bound_issuer": "https://issuer.example",
                    "jwt_supported_algs": "RS256,ES256", "default_role": "CI"}),
@@ -133,7 +133,7 @@ async fn config_read_never_shows_the_client_secret() {
         .await
         .is_none()
     );
-    let d = env.read("config").await;
+    let d = env.read_ok("config").await;
     assert_eq!(d["status"], "valid");
     assert_eq!(d["jwt_validation_pubkeys"], json!([pem.trim_end()]));
     assert_eq!(d["jwt_supported_algs"], json!(["RS256", "ES256"]));
@@ -149,7 +149,7 @@ async fn config_read_never_shows_the_client_secret() {
         .self_signed(&key)
         .unwrap();
     assert!(
-        env.write("config", json!({"jwt_validation_pubkeys": [cert.pem()]}))
+        env.write_ok("config", json!({"jwt_validation_pubkeys": [cert.pem()]}))
             .await
             .is_none()
     );
@@ -222,7 +222,7 @@ async fn role_validation_messages() {
 async fn role_round_trip_list_and_delete() {
     let env = Env::new();
     let r = env
-        .write(
+        .write_ok(
             "role/CI",
             json!({
                 "role_type": "jwt",
@@ -244,7 +244,7 @@ async fn role_round_trip_list_and_delete() {
         r.warnings,
         vec!["Endpoint ignored these unrecognized parameters: [unknown_field]"]
     );
-    let d = env.read("role/ci").await;
+    let d = env.read_ok("role/ci").await;
     assert_eq!(d["role_type"], "jwt");
     assert_eq!(d["user_claim"], "sub");
     assert_eq!(d["bound_audiences"], json!(["arca", "other"]));

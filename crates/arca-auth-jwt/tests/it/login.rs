@@ -13,7 +13,7 @@ const ISSUER: &str = "https://issuer.example";
 /// A mount trusting `pems`, with role `ci` (audience `arca`, user claim `email`).
 async fn env_with(pems: Vec<String>, algs: Value, role: Value) -> Env {
     let env = Env::new();
-    env.write(
+    env.write_ok(
         "config",
         json!({"jwt_validation_pubkeys": pems, "bound_issuer": ISSUER, "jwt_supported_algs": algs}),
     )
@@ -28,7 +28,7 @@ async fn env_with(pems: Vec<String>, algs: Value, role: Value) -> Env {
     if let (Value::Object(b), Value::Object(extra)) = (&mut body, role) {
         b.extend(extra);
     }
-    env.write("role/ci", body).await;
+    env.write_ok("role/ci", body).await;
     env
 }
 
@@ -457,7 +457,7 @@ async fn roles_default_role_and_cidrs() {
         env.login("CI", &t).await.is_ok(),
         "role names are case-insensitive"
     );
-    env.write(
+    env.write_ok(
         "config",
         json!({"jwt_validation_pubkeys": [k.public_pem()], "default_role": "ci"}),
     )
@@ -465,7 +465,7 @@ async fn roles_default_role_and_cidrs() {
     assert!(env.login("", &t).await.is_ok());
 
     // An OIDC role cannot be used for a JWT login.
-    env.write(
+    env.write_ok(
         "role/people",
         json!({"user_claim": "email", "allowed_redirect_uris": "http://localhost:8250/oidc/callback"}),
     )
@@ -501,9 +501,9 @@ async fn jwks_url_selects_by_kid_and_refetches_once_for_an_unknown_kid() {
     let ec = TestKey::ec256("ec-1");
     provider.set_jwks(&[&k0, &ec]);
     let env = Env::new();
-    env.write("config", json!({"jwks_url": provider.jwks_url()}))
+    env.write_ok("config", json!({"jwks_url": provider.jwks_url()}))
         .await;
-    env.write(
+    env.write_ok(
         "role/ci",
         json!({"role_type": "jwt", "user_claim": "email", "bound_audiences": "arca"}),
     )
@@ -559,9 +559,9 @@ async fn jwks_symmetric_and_pinned_algorithm_keys_are_not_used() {
         {"kty": "oct", "kid": "hmac", "k": b64url(secret)},
     ]});
     let env = Env::new();
-    env.write("config", json!({"jwks_url": provider.jwks_url()}))
+    env.write_ok("config", json!({"jwks_url": provider.jwks_url()}))
         .await;
-    env.write(
+    env.write_ok(
         "role/ci",
         json!({"role_type": "jwt", "user_claim": "email", "bound_audiences": "arca"}),
     )

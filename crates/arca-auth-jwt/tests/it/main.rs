@@ -16,7 +16,7 @@ use std::ops::Deref;
 
 use arca_auth_common::testing::{MountAt, TestMount};
 use arca_auth_jwt::JwtFactory;
-use arca_logical::{Auth, Factory, LogicalError, Operation, Request, Response};
+use arca_logical::{Auth, Factory, Operation, Request};
 use serde_json::{Value, json};
 
 /// 2026-11-27T23:15:39Z: the shared test clock's start.
@@ -53,29 +53,6 @@ impl Env {
 
     pub fn with_type(factory: JwtFactory) -> Env {
         Env(TestMount::new(&factory, at(factory.type_name()), &[]))
-    }
-
-    /// A write that must succeed (204 or warnings).
-    pub async fn write(&self, path: &str, data: Value) -> Option<Response> {
-        match self.call(Operation::Update, path, data).await {
-            Ok(r) => r,
-            Err(e) => panic!("write {path}: {e:?}"),
-        }
-    }
-
-    /// A request that must fail; returns the message.
-    pub async fn fails(&self, op: Operation, path: &str, data: Value) -> LogicalError {
-        match self.call(op, path, data).await {
-            Err(e) => e,
-            Ok(r) => panic!("{op:?} {path}: expected an error, got {r:?}"),
-        }
-    }
-
-    pub async fn read(&self, path: &str) -> serde_json::Map<String, Value> {
-        match self.call(Operation::Read, path, json!({})).await {
-            Ok(Some(r)) => r.data.unwrap(),
-            other => panic!("read {path}: {other:?}"),
-        }
     }
 
     /// `login` with `role` and `jwt`; the `auth` on success.

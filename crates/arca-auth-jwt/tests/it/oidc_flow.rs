@@ -22,7 +22,7 @@ async fn setup() -> (Env, Provider) {
     *p.state.signer.lock().unwrap() = Some(key);
     *p.state.id_claims.lock().unwrap() = json!({"email": "alice@example.com", "groups": ["eng"]});
     let env = Env::with_type(arca_auth_jwt::JwtFactory::OIDC);
-    env.write(
+    env.write_ok(
         "config",
         json!({
             "oidc_discovery_url": p.issuer,
@@ -32,7 +32,7 @@ async fn setup() -> (Env, Provider) {
         }),
     )
     .await;
-    env.write(
+    env.write_ok(
         "role/people",
         json!({
             "user_claim": "email",
@@ -239,7 +239,7 @@ async fn flow_failures() {
     drop(p);
     let jwt_only = Env::new();
     jwt_only
-        .write(
+        .write_ok(
             "config",
             json!({"jwt_validation_pubkeys": [shared_rsa(0).public_pem()]}),
         )

@@ -60,14 +60,14 @@ async fn github_actions_recipe() {
     // bao write auth/jwt/config oidc_discovery_url=https://token.actions.githubusercontent.com \
     //     bound_issuer=https://token.actions.githubusercontent.com
     assert!(
-        env.write(
+        env.write_ok(
             "config",
             json!({"oidc_discovery_url": gh.issuer, "bound_issuer": gh.issuer}),
         )
         .await
         .is_none()
     );
-    env.write(
+    env.write_ok(
         "role/deploy",
         json!({
             "role_type": "jwt",
@@ -176,12 +176,12 @@ async fn circleci_recipe() {
     let key = shared_rsa(0);
     circle.set_jwks(&[&key]);
     let env = Env::new();
-    env.write(
+    env.write_ok(
         "config",
         json!({"oidc_discovery_url": circle.issuer, "bound_issuer": circle.issuer}),
     )
     .await;
-    env.write(
+    env.write_ok(
         "role/circleci-deploy",
         json!({
             "role_type": "jwt",
@@ -276,7 +276,7 @@ async fn kubernetes_projected_token_recipe() {
         err.message.starts_with("error checking oidc discovery URL"),
         "{err:?}"
     );
-    env.write(
+    env.write_ok(
         "config",
         json!({
             "oidc_discovery_url": cluster.issuer,
@@ -285,7 +285,7 @@ async fn kubernetes_projected_token_recipe() {
         }),
     )
     .await;
-    env.write(
+    env.write_ok(
         "role/ci-runner",
         json!({
             "role_type": "jwt",
