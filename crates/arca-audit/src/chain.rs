@@ -68,22 +68,30 @@ mod hex_array {
 }
 
 /// `prefix` + the record object with the chain field appended as its last member.
+#[cfg(test)]
 pub(crate) fn chained_line(prefix: &str, body: &[u8], head: &ChainHead) -> Vec<u8> {
-    let chain = format!(
-        "\"chain\":{{\"seq\":{},\"prev\":\"{}\"}}}}",
-        head.seq + 1,
-        head.prev_hex()
-    );
-    let mut line = Vec::with_capacity(prefix.len() + body.len() + chain.len() + 2);
-    line.extend_from_slice(prefix.as_bytes());
+    let mut line = Vec::new();
+    push_chained_line(&mut line, prefix, body, head);
+    line
+}
+
+/// [`chained_line`] appended to `out` (the writer batches lines in one buffer).
+pub(crate) fn push_chained_line(out: &mut Vec<u8>, prefix: &str, body: &[u8], head: &ChainHead) {
+    let mut prev = [0u8; 64];
+    crate::format::hex_into(&head.hash, &mut prev);
+    out.reserve(prefix.len() + body.len() + 120);
+    out.extend_from_slice(prefix.as_bytes());
     // `body` is a serialized JSON object: drop its closing brace and append the chain.
     let inner = body.strip_suffix(b"}").unwrap_or(body);
-    line.extend_from_slice(inner);
+    out.extend_from_slice(inner);
     if inner.len() > 1 {
-        line.push(b',');
+        out.push(b',');
     }
-    line.extend_from_slice(chain.as_bytes());
-    line
+    out.extend_from_slice(b"\"chain\":{\"seq\":");
+    out.extend_from_slice((head.seq + 1).to_string().as_bytes());
+    out.extend_from_slice(b",\"prev\":\"");
+    out.extend_from_slice(&prev);
+    out.extend_from_slice(b"\"}}");
 }
 
 /// The bytes a checkpoint signature covers.

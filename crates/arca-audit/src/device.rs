@@ -17,7 +17,7 @@ use arca_logical::SystemView;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AuditError;
-use crate::chain::{ChainHead, chained_line, checkpoint_line};
+use crate::chain::{ChainHead, checkpoint_line, push_chained_line};
 use crate::entry::DeviceInfo;
 use crate::format::{FormatConfig, Salt, rfc3339_nano};
 use crate::sink::{
@@ -262,7 +262,7 @@ pub(crate) fn open_sink(
 }
 
 /// Why one device did not take a record (logged by the broker; never shown to clients).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum DeviceError {
     #[error("write failed: {0}")]
     Io(std::io::ErrorKind),
@@ -306,13 +306,94 @@ struct Writer {
     heads: HeadReports,
 }
 
+/// A batch stops growing at this size (lines queued behind it wait for the next write).
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Lines chained but not yet written, with the callers waiting for them.
+#[derive(Default)]
+struct Batch {
+    buf: Vec<u8>,
+    replies: Vec<oneshot::Sender<Result<(), DeviceError>>>,
+}
+
 impl Writer {
-    fn append(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let line = chained_line(&self.prefix, body, &self.head);
-        self.sink.write_line(&line)?;
-        self.head = self.head.advance(&line);
+    /// Chains `body` after the head and appends its line to `batch` (not yet written).
+    fn append(&mut self, batch: &mut Batch, body: &[u8]) {
+        let start = batch.buf.len();
+        push_chained_line(&mut batch.buf, &self.prefix, body, &self.head);
+        self.head = self.head.advance(&batch.buf[start..]);
+        batch.buf.push(b'\n');
         self.since_checkpoint += 1;
-        Ok(())
+    }
+
+    /// Writes the batched lines and answers their callers. On failure none of them counts
+    /// as written: the head goes back to `(head, since)`, the state before the batch.
+    fn flush(&mut self, batch: &mut Batch, head: ChainHead, since: u64) {
+        if batch.replies.is_empty() {
+            return;
+        }
+        let r = self
+            .sink
+            .write_lines(&batch.buf)
+            .map_err(|e| DeviceError::Io(e.kind()));
+        if r.is_err() {
+            self.head = head;
+            self.since_checkpoint = since;
+        }
+        for reply in batch.replies.drain(..) {
+            let _ = reply.send(r.as_ref().map(|_| ()).map_err(DeviceError::clone));
+        }
+        batch.buf.clear();
+    }
+
+    /// Writes `first` and the records already queued behind it: one write for all of
+    /// them when the sink batches (many callers waiting on one device cost one syscall and
+    /// one wake-up of this thread), one by one otherwise. Stops at a count checkpoint, so
+    /// checkpoints fall exactly every `checkpoint_records` records. Returns a non-record job
+    /// taken from the queue, to be run next.
+    fn write_queued(
+        &mut self,
+        batch: &mut Batch,
+        first: Job,
+        rx: &mut mpsc::Receiver<Job>,
+    ) -> Option<Job> {
+        let mut job = first;
+        let (mut head, mut since) = (self.head, self.since_checkpoint);
+        loop {
+            match job {
+                Job::Record {
+                    body,
+                    deadline,
+                    reply,
+                } => {
+                    if Instant::now() > deadline || reply.is_closed() {
+                        let _ = reply.send(Err(DeviceError::Timeout));
+                    } else {
+                        self.append(batch, &body);
+                        batch.replies.push(reply);
+                        if !self.sink.batches() {
+                            self.flush(batch, head, since);
+                            (head, since) = (self.head, self.since_checkpoint);
+                        }
+                    }
+                }
+                other => {
+                    self.flush(batch, head, since);
+                    return Some(other);
+                }
+            }
+            if self.since_checkpoint >= self.checkpoint_records
+                || batch.buf.len() >= MAX_BATCH_BYTES
+            {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(next) => job = next,
+                Err(_) => break,
+            }
+        }
+        self.flush(batch, head, since);
+        None
     }
 
     fn checkpoint(&mut self, reason: &str) -> std::io::Result<()> {
@@ -349,19 +430,19 @@ impl Writer {
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(job) = rx.blocking_recv() {
+        let mut batch = Batch::default();
+        let mut next = None;
+        loop {
+            let job = match next.take() {
+                Some(j) => j,
+                None => match rx.blocking_recv() {
+                    Some(j) => j,
+                    None => return,
+                },
+            };
             match job {
-                Job::Record {
-                    body,
-                    deadline,
-                    reply,
-                } => {
-                    if Instant::now() > deadline || reply.is_closed() {
-                        let _ = reply.send(Err(DeviceError::Timeout));
-                        continue;
-                    }
-                    let r = self.append(&body).map_err(|e| DeviceError::Io(e.kind()));
-                    let _ = reply.send(r);
+                record @ Job::Record { .. } => {
+                    next = self.write_queued(&mut batch, record, &mut rx);
                     if self.since_checkpoint >= self.checkpoint_records {
                         self.checkpoint_logged("count");
                     }
@@ -488,6 +569,12 @@ impl Device {
             body,
             deadline: deadline.into_std(),
             reply,
+        };
+        // Room in the queue (the usual case): no timer to arm.
+        let job = match self.tx.try_send(job) {
+            Ok(()) => return Ok(rx),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(DeviceError::Closed),
+            Err(mpsc::error::TrySendError::Full(job)) => job,
         };
         match tokio::time::timeout_at(deadline, self.tx.send(job)).await {
             Ok(Ok(())) => Ok(rx),

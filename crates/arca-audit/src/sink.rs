@@ -16,6 +16,17 @@ use crate::chain::{ChainHead, json_part};
 pub(crate) trait Sink: Send {
     /// Writes one line (the sink adds framing: a newline, or a syslog header).
     fn write_line(&mut self, line: &[u8]) -> io::Result<()>;
+    /// Whether [`Self::write_lines`] writes a batch all at once (one `write(2)`), so the
+    /// writer may hand it several lines: otherwise it gets them one by one, and a failure
+    /// is known line by line.
+    fn batches(&self) -> bool {
+        false
+    }
+    /// Writes newline-terminated lines; only called with several lines when
+    /// [`Self::batches`] is true.
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.write_line(lines.strip_suffix(b"\n").unwrap_or(lines))
+    }
     /// Makes what was written durable (fsync for files; no-op elsewhere).
     fn sync(&mut self) -> io::Result<()> {
         Ok(())
@@ -42,6 +53,14 @@ impl Sink for Discard {
     fn write_line(&mut self, _line: &[u8]) -> io::Result<()> {
         Ok(())
     }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn write_lines(&mut self, _lines: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes to the process's standard output (`file_path = "stdout"`).
@@ -49,11 +68,19 @@ pub(crate) struct Stdout;
 
 impl Sink for Stdout {
     fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
-        let mut out = io::stdout().lock();
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line);
         buf.push(b'\n');
-        out.write_all(&buf)?;
+        self.write_lines(&buf)
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(lines)?;
         out.flush()
     }
 }
@@ -118,13 +145,21 @@ impl Sink for FileSink {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line);
         buf.push(b'\n');
-        // One write(2) per line with O_APPEND, so concurrent appenders never interleave
-        // inside a line. On failure the file is reopened once, as OpenBao does.
-        let r = self.file()?.write_all(&buf);
+        self.write_lines(&buf)
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        // One write(2) per batch of whole lines with O_APPEND, so concurrent appenders never
+        // interleave inside a line. On failure the file is reopened once, as OpenBao does.
+        let r = self.file()?.write_all(lines);
         if r.is_err() {
             self.file = None;
             self.open_file()?;
-            return self.file()?.write_all(&buf);
+            return self.file()?.write_all(lines);
         }
         r
     }
