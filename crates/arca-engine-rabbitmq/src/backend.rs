@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use arca_username_template::{UsernameMetadata, UsernameTemplate};
 use arca_logical::{
     Backend, BackendConfig, ErrorKind, FieldData, LogicalError, LogicalResult, Operation,
     PathTable, Request, Response, SecretInfo, SystemView,
 };
 use arca_password_policy::PasswordPolicy;
 use arca_storage::Storage;
+use arca_username_template::{UsernameMetadata, UsernameTemplate};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
