@@ -207,9 +207,13 @@ pub fn prepare(opts: &ServerOptions) -> Result<Prepared, ServerError> {
     })
 }
 
-async fn open_storage(cfg: &StorageConfig) -> Result<Arc<dyn Storage>, ServerError> {
+/// The storage the core uses, and the embedded database again (when that is the backend) so
+/// that the shutdown can close it cleanly: a cleanly closed file reopens without repair.
+type OpenedStorage = (Arc<dyn Storage>, Option<Arc<RedbStorage>>);
+
+async fn open_storage(cfg: &StorageConfig) -> Result<OpenedStorage, ServerError> {
     match cfg.kind.as_str() {
-        "inmem" => Ok(Arc::new(InMemStorage::new())),
+        "inmem" => Ok((Arc::new(InMemStorage::new()), None)),
         "embedded" => {
             let path = cfg
                 .options
@@ -233,7 +237,8 @@ async fn open_storage(cfg: &StorageConfig) -> Result<Arc<dyn Storage>, ServerErr
             .await
             .map_err(|e| ServerError::Storage(e.to_string()))?
             .map_err(|e| ServerError::Storage(e.to_string()))?;
-            Ok(Arc::new(storage))
+            let storage = Arc::new(storage);
+            Ok((Arc::clone(&storage) as Arc<dyn Storage>, Some(storage)))
         }
         other => Err(ServerError::Config(format!(
             "unsupported storage type {other}"
@@ -314,7 +319,7 @@ pub async fn run(
         .storage
         .clone()
         .ok_or_else(|| ServerError::Config("no storage configured".into()))?;
-    let storage = open_storage(&storage_cfg).await?;
+    let (storage, embedded) = open_storage(&storage_cfg).await?;
     let core_config = CoreConfig {
         default_lease_ttl: config
             .default_lease_ttl
@@ -438,6 +443,15 @@ pub async fn run(
         }
     }
     core.shutdown().await;
+    // Close the database even if something still holds the core: a file closed cleanly
+    // reopens at once, one left open is repaired on the next start.
+    if let Some(db) = embedded {
+        match tokio::task::spawn_blocking(move || db.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "closing the storage failed"),
+            Err(e) => tracing::error!(error = %e, "closing the storage failed"),
+        }
+    }
     Ok(())
 }
 

@@ -6,3 +6,4 @@
 mod conformance;
 mod crash;
 mod file;
+mod group;
