@@ -8,6 +8,9 @@
 //!    times the reopen in a fresh child process, with its resident memory after the open.
 //! 2. Durable puts of 200-byte values from 1, 16 and 64 concurrent tasks for 3 s each, on a
 //!    2-worker tokio runtime as on the benchmark machine.
+//!
+//! `scale_bench needs-repair FILE` tells whether a (stopped) server's database file was left
+//! needing repair, i.e. was not closed cleanly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -188,6 +191,23 @@ fn main() {
             );
         }
         Some("child-open") => return child_open(Path::new(&args[2])),
+        // Whether a database file (e.g. a stopped server's) was left needing repair.
+        Some("needs-repair") => {
+            let repaired = std::rc::Rc::new(std::cell::Cell::new(false));
+            let flag = std::rc::Rc::clone(&repaired);
+            let start = Instant::now();
+            let db = redb::Builder::new()
+                .set_repair_callback(move |_| flag.set(true))
+                .open(&args[2])
+                .unwrap();
+            let opened = start.elapsed();
+            drop(db);
+            return println!(
+                "needs repair: {}, open {:.1} ms",
+                repaired.get(),
+                opened.as_secs_f64() * 1e3
+            );
+        }
         _ => {}
     }
     let keys: u64 = args.get(1).map_or(100_000, |k| k.parse().unwrap());

@@ -3,8 +3,10 @@
 //! Every `put`, `delete` and `transaction` commits with `Durability::Immediate` (redb's
 //! commit, ending in an fsync) before it returns, so a write the server has acknowledged
 //! survives a crash or power loss. Transactions additionally use redb's two-phase commit,
-//! since they carry keyring and seal writes. redb is synchronous: every call runs on tokio's
-//! blocking pool.
+//! since they carry keyring and seal writes. Concurrent writes are group-committed: queued
+//! and committed together in one transaction and one fsync, each acknowledged once that
+//! commit is durable. redb is synchronous: every call runs on tokio's blocking pool.
+//! [`RedbStorage::close`] closes the file cleanly so the next open needs no repair.
 //!
 //! Only one process may open the file: redb locks it, and a second open fails with
 //! [`StorageError::Backend`] saying the database is already open.
