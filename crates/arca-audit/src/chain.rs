@@ -15,8 +15,10 @@
 //!
 //! Checkpoints are written when a device opens (`open`), every K records (`count`), every
 //! T seconds with records pending (`periodic`), before a rotation (`rotate`) and on close
-//! (`close`). The file device fsyncs after each checkpoint; records in between are
-//! written (reach the kernel) one by one but are not fsynced.
+//! (`close`). The file device fsyncs after each checkpoint (on a thread of its own for
+//! `count` and `periodic`, so records keep flowing meanwhile; the chain head is persisted
+//! once the sync is done); records in between are not fsynced: as with OpenBao's file
+//! device, a record counts as accepted once `write(2)` handed it to the kernel.
 
 use serde::{Deserialize, Serialize};
 

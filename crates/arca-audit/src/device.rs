@@ -21,7 +21,7 @@ use crate::chain::{ChainHead, checkpoint_line, push_chained_line};
 use crate::entry::DeviceInfo;
 use crate::format::{FormatConfig, Salt, rfc3339_nano};
 use crate::sink::{
-    Discard, FileSink, Sink, SocketSink, SocketType, Stdout, SyslogSink, facility_code,
+    Discard, FileSink, Sink, SocketSink, SocketType, Stdout, SyncDone, SyslogSink, facility_code,
 };
 
 /// Queue length of a device's writer thread.
@@ -411,10 +411,28 @@ impl Writer {
         self.head = self.head.advance(&line);
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
-        // Durability point: everything up to the signed checkpoint reaches the disk.
-        self.sink.sync()?;
-        let _ = self.heads.send((self.path.clone(), self.head));
-        Ok(())
+        // Durability point: everything up to the signed checkpoint reaches the disk, and
+        // only then is the head reported. Routine checkpoints sync on the sink's own sync
+        // thread: an fdatasync takes milliseconds, during which every caller would wait
+        // for its record otherwise. Open, rotate and close sync before going on.
+        let (path, head, heads) = (self.path.clone(), self.head, self.heads.clone());
+        let done: SyncDone = Box::new(move |r| match r {
+            Ok(()) => {
+                let _ = heads.send((path, head));
+            }
+            Err(e) => {
+                tracing::warn!(device = %path, error = %e.kind(), "audit checkpoint sync failed");
+            }
+        });
+        if matches!(reason, "count" | "periodic") {
+            self.sink.sync_in_background(done);
+            Ok(())
+        } else {
+            let r = self.sink.sync();
+            let kind = r.as_ref().err().map(std::io::Error::kind);
+            done(r);
+            kind.map_or(Ok(()), |k| Err(k.into()))
+        }
     }
 
     fn checkpoint_logged(&mut self, reason: &str) {

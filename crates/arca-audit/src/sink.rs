@@ -31,6 +31,10 @@ pub(crate) trait Sink: Send {
     fn sync(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// [`Self::sync`] without waiting for it; `done` gets its result. Default: inline.
+    fn sync_in_background(&mut self, done: SyncDone) {
+        done(self.sync());
+    }
     /// Reopens the destination (log rotation). Sockets reconnect.
     fn reopen(&mut self) -> io::Result<()> {
         Ok(())
@@ -43,6 +47,29 @@ pub(crate) trait Sink: Send {
     /// (files only). `Ok(None)` when there is nothing to read.
     fn read_head(&mut self) -> io::Result<Option<ChainHead>> {
         Ok(None)
+    }
+}
+
+/// What to do once a background sync finished.
+pub(crate) type SyncDone = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+/// A thread that fdatasyncs (a clone of) the audit file on request, in order.
+struct Syncer {
+    tx: std::sync::mpsc::Sender<(File, SyncDone)>,
+}
+
+impl Syncer {
+    fn start() -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<(File, SyncDone)>();
+        std::thread::Builder::new()
+            .name("audit-sync".into())
+            // Ends when the sink (the sender) is dropped.
+            .spawn(move || {
+                while let Ok((file, done)) = rx.recv() {
+                    done(file.sync_data());
+                }
+            })?;
+        Ok(Self { tx })
     }
 }
 
@@ -91,6 +118,7 @@ pub(crate) struct FileSink {
     /// `None`: keep the mode of an existing file (`mode = "0000"`).
     mode: Option<u32>,
     file: Option<File>,
+    syncer: Option<Syncer>,
 }
 
 impl FileSink {
@@ -100,6 +128,7 @@ impl FileSink {
             path,
             mode,
             file: None,
+            syncer: None,
         };
         s.open_file()?;
         Ok(s)
@@ -165,9 +194,49 @@ impl Sink for FileSink {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) if f.metadata()?.is_file() => f.sync_data(),
-            _ => Ok(()),
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        if !f.metadata()?.is_file() {
+            return Ok(());
+        }
+        // Behind the background syncs already queued, so that chain heads are reported in
+        // order (a rotation's head must not be overtaken by an older one).
+        if let Some(s) = &self.syncer {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let done: SyncDone = Box::new(move |r| {
+                let _ = tx.send(r);
+            });
+            if s.tx.send((f.try_clone()?, done)).is_ok() {
+                return rx
+                    .recv()
+                    .unwrap_or_else(|_| Err(io::Error::other("audit sync thread stopped")));
+            }
+        }
+        f.sync_data()
+    }
+
+    fn sync_in_background(&mut self, done: SyncDone) {
+        let file = match self.file.as_ref() {
+            Some(f) if f.metadata().is_ok_and(|m| m.is_file()) => f.try_clone(),
+            _ => return done(Ok(())),
+        };
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => return done(Err(e)),
+        };
+        if self.syncer.is_none() {
+            match Syncer::start() {
+                Ok(s) => self.syncer = Some(s),
+                Err(_) => return done(file.sync_data()),
+            }
+        }
+        if let Some(s) = &self.syncer
+            && let Err(std::sync::mpsc::SendError((file, done))) = s.tx.send((file, done))
+        {
+            // The thread is gone: sync here.
+            self.syncer = None;
+            done(file.sync_data());
         }
     }
 
