@@ -8,7 +8,7 @@
 //! | `static-wal/<name>` | [`RotationWal`]: a rotation begun but not yet recorded |
 //! | `root-wal/<name>` | [`RootWal`]: a root rotation begun but not yet recorded |
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -21,42 +21,8 @@ pub const STATIC_ROLE: &str = "static-role/";
 pub const STATIC_WAL: &str = "static-wal/";
 pub const ROOT_WAL: &str = "root-wal/";
 
-/// A password at rest: zeroized on drop, never printed.
-#[derive(Default, PartialEq, Eq)]
-pub struct Secret(pub Zeroizing<String>);
-
-impl Secret {
-    pub fn new(s: Zeroizing<String>) -> Self {
-        Secret(s)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Clone for Secret {
-    fn clone(&self) -> Self {
-        Secret(Zeroizing::new(self.0.to_string()))
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
-    }
-}
+/// A password at rest (the SDK's zeroizing, redacted string).
+pub use arca_logical::SecretString as Secret;
 
 /// `config/<name>`: a connection, in Vault's shape.
 #[derive(Clone, Default, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use arca_storage::Storage;
 use arca_username_template::{UsernameMetadata, UsernameTemplate};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
@@ -39,27 +39,8 @@ enum Route {
     Creds,
 }
 
-/// A password at rest: zeroized on drop, never printed.
-#[derive(Default, PartialEq, Eq)]
-pub(crate) struct Secret(Zeroizing<String>);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
-    }
-}
+/// A password at rest (the SDK's zeroizing, redacted string).
+use arca_logical::SecretString as Secret;
 
 /// `config/connection`, in OpenBao's stored shape.
 #[derive(Debug, Default, Serialize, Deserialize)]

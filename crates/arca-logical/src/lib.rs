@@ -25,11 +25,13 @@ mod fields;
 mod paths;
 pub mod render;
 mod response;
+mod secret;
 
 pub use backend::{Backend, BackendConfig, BackendKind, Factory, SpecialPaths, SystemView};
 pub use fields::FieldData;
 pub use paths::{PathMatch, PathTable};
 pub use response::{Alias, Auth, ResponseStatus, SecretInfo, TokenType, WrapInfo};
+pub use secret::SecretString;
 
 /// What a request asks for, after the HTTP verb and `?list=true` were interpreted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
