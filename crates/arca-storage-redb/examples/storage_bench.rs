@@ -175,7 +175,7 @@ async fn run(dir: &Path) {
         rate(n_puts, puts)
     );
     println!(
-        "  durable 2-key transactions (2PC)      {:>12}  ({TXNS} in {txns:.2?})",
+        "  durable 2-key transactions (1PC)      {:>12}  ({TXNS} in {txns:.2?})",
         rate(TXNS, txns)
     );
     let nc = CONCURRENT_TASKS * CONCURRENT_PER_TASK;
