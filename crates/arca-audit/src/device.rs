@@ -448,6 +448,7 @@ impl Writer {
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        batch_scheduling();
         let mut batch = Batch::default();
         let mut next = None;
         loop {
@@ -487,6 +488,43 @@ impl Writer {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Puts the calling thread (a device's writer, the file sink's sync thread) in Linux's
+/// `SCHED_BATCH` class.
+///
+/// Why: a request task that queues a record wakes the writer. Under the default policy the
+/// woken writer preempts the request thread on a busy CPU, writes that one record and goes
+/// back to sleep, so every record costs two context switches and batches never form:
+/// measured on one CPU, a file device cut KV v2 reads at 16 clients from 23.3 k to
+/// 8.8 k req/s (115 µs of server CPU per request against 41). A `SCHED_BATCH` thread does
+/// not preempt on wake-up; it runs when the CPU is free or at the next scheduling tick, and
+/// then writes everything queued meanwhile in one `write(2)`: 15.5 k req/s, 60 µs per
+/// request, p50 and p99 both lower. On an idle CPU it runs at once, as before. Records
+/// still time out as configured if the writer gets no CPU. Failing to switch (another OS, a
+/// sandbox forbidding `sched_setscheduler`) only loses the gain.
+pub(crate) fn batch_scheduling() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        // For the normal policies the crate maps its 0..=99 scale onto niceness 19..=-20;
+        // 47 is niceness 0, the default. (A niced server keeps the policy change even if
+        // resetting the niceness is refused.)
+        let Ok(nice_zero) = ThreadPriorityValue::try_from(47u8) else {
+            return;
+        };
+        let r = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Crossplatform(nice_zero),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+        );
+        if let Err(e) = r {
+            tracing::debug!(error = ?e, "audit thread keeps the default scheduling policy");
         }
     }
 }
@@ -655,5 +693,27 @@ impl Device {
 impl Drop for Device {
     fn drop(&mut self) {
         self.ticker.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn writer_threads_run_in_the_batch_class() {
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        let policy = std::thread::spawn(|| {
+            super::batch_scheduling();
+            thread_priority::thread_schedule_policy()
+        })
+        .join()
+        .ok()
+        .and_then(Result::ok);
+        assert_eq!(
+            policy,
+            Some(ThreadSchedulePolicy::Normal(
+                NormalThreadSchedulePolicy::Batch
+            ))
+        );
     }
 }

@@ -65,6 +65,7 @@ impl Syncer {
             .name("audit-sync".into())
             // Ends when the sink (the sender) is dropped.
             .spawn(move || {
+                crate::device::batch_scheduling();
                 while let Ok((file, done)) = rx.recv() {
                     done(file.sync_data());
                 }
