@@ -26,14 +26,17 @@ use crate::entry::{AuditAuth, AuditEntry, AuditResponse};
 /// Prefix of every HMAC'd value.
 pub const HMAC_PREFIX: &str = "hmac-sha256:";
 
-/// A device's salt: the HMAC key for its records and for `sys/audit-hash`.
+/// A device's salt: the HMAC key for its records and for `sys/audit-hash`, prepared once
+/// (a record has several HMACs; keying each one cost as much as hashing its value).
 pub(crate) struct Salt {
-    key: Zeroizing<String>,
+    key: arca_crypto::HmacSha256Key,
 }
 
 impl Salt {
     pub(crate) fn new(key: Zeroizing<String>) -> Self {
-        Self { key }
+        Self {
+            key: arca_crypto::HmacSha256Key::new(key.as_bytes()),
+        }
     }
 
     /// `hmac-sha256:<hex>` of `data`.
@@ -44,7 +47,7 @@ impl Salt {
 
     /// The same, in a stack buffer: the record serializer writes it without allocating.
     fn hmac_buf(&self, data: &str) -> [u8; HMAC_LEN] {
-        let tag = arca_crypto::hmac_sha256(self.key.as_bytes(), data.as_bytes());
+        let tag = self.key.sign(data.as_bytes());
         let mut out = [0u8; HMAC_LEN];
         let (prefix, hex) = out.split_at_mut(HMAC_PREFIX.len());
         prefix.copy_from_slice(HMAC_PREFIX.as_bytes());
@@ -249,43 +252,46 @@ fn elide_list(data: &mut Map<String, Value>) {
     }
 }
 
+// The output structs borrow from the entry: a record is formatted on every request, and
+// copying each field into an owned string was a visible share of the audit cost.
+
 #[derive(Serialize)]
 struct RecordOut<'a> {
     time: String,
     #[serde(rename = "type")]
     kind: &'static str,
-    auth: AuthOut,
+    auth: AuthOut<'a>,
     request: RequestOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response: Option<ResponseOut<'a>>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    error: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    error: &'a str,
 }
 
 #[derive(Serialize, Default)]
-struct AuthOut {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    client_token: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    accessor: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    display_name: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    policies: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    token_policies: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    identity_policies: Vec<String>,
+struct AuthOut<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    client_token: Cow<'a, str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    accessor: Cow<'a, str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    display_name: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    policies: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    token_policies: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    identity_policies: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
-    policy_results: Option<PolicyResultsOut>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    metadata: BTreeMap<String, String>,
+    policy_results: Option<PolicyResultsOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "is_zero")]
     remaining_uses: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    entity_id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    token_type: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    entity_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    token_type: &'a str,
     #[serde(skip_serializing_if = "is_zero")]
     token_ttl: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -293,15 +299,25 @@ struct AuthOut {
 }
 
 #[derive(Serialize)]
-struct PolicyResultsOut {
+struct PolicyResultsOut<'a> {
     allowed: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    granting_policies: Vec<PolicyInfoOut>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    #[serde(serialize_with = "granting_policies")]
+    granting_policies: &'a [String],
+}
+
+/// `["a"]` → `[{"name":"a","namespace_id":"root","type":"acl"}]`, without building the list.
+fn granting_policies<S: serde::Serializer>(names: &&[String], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(names.iter().map(|name| PolicyInfoOut {
+        name,
+        namespace_id: "root",
+        kind: "acl",
+    }))
 }
 
 #[derive(Serialize)]
-struct PolicyInfoOut {
-    name: String,
+struct PolicyInfoOut<'a> {
+    name: &'a str,
     namespace_id: &'static str,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -314,27 +330,27 @@ struct NamespaceOut {
 
 #[derive(Serialize)]
 struct RequestOut<'a> {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    operation: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_point: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_type: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_accessor: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    client_token: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    client_token_accessor: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    operation: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_point: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_accessor: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    client_token: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    client_token_accessor: &'a str,
     namespace: NamespaceOut,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    path: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Hashed<'a>>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    remote_address: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    remote_address: &'a str,
     #[serde(skip_serializing_if = "is_zero_u16")]
     remote_port: u16,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -342,26 +358,26 @@ struct RequestOut<'a> {
 }
 
 #[derive(Serialize)]
-struct SecretOut {
-    lease_id: String,
+struct SecretOut<'a> {
+    lease_id: &'a str,
 }
 
 #[derive(Serialize)]
 struct ResponseOut<'a> {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_point: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_type: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    mount_accessor: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_point: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    mount_accessor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<SecretOut>,
+    secret: Option<SecretOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Hashed<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     wrap_info: Option<Value>,
 }
@@ -397,21 +413,21 @@ pub(crate) fn format_record(
         (&entry.client_token_accessor, &accessor),
     );
     let request = RequestOut {
-        id: entry.request_id.clone(),
-        operation: entry.operation.clone(),
-        mount_point: entry.mount_point.clone(),
-        mount_type: entry.mount_type.clone(),
-        mount_accessor: entry.mount_accessor.clone(),
-        client_token: token,
-        client_token_accessor: accessor,
+        id: &entry.request_id,
+        operation: &entry.operation,
+        mount_point: &entry.mount_point,
+        mount_type: &entry.mount_type,
+        mount_accessor: &entry.mount_accessor,
+        client_token: &token,
+        client_token_accessor: &accessor,
         namespace: NamespaceOut { id: "root" },
-        path: entry.path.clone(),
+        path: &entry.path,
         data: entry
             .request_data
             .as_ref()
             .filter(|d| !d.is_empty())
             .map(|d| h.data(Cow::Borrowed(d), &entry.non_hmac_request_keys)),
-        remote_address: entry.remote_address.clone(),
+        remote_address: &entry.remote_address,
         remote_port: entry.remote_port,
         headers: entry
             .headers
@@ -422,7 +438,7 @@ pub(crate) fn format_record(
     let error = entry
         .response
         .as_ref()
-        .and_then(|r| r.error.clone())
+        .and_then(|r| r.error.as_deref())
         .unwrap_or_default();
     let empty = AuditResponse::default();
     let response = match kind {
@@ -459,55 +475,48 @@ impl Hasher<'_> {
 
 /// `token` and `accessor` are the request's raw values with their HMACs, reused when the
 /// auth block carries the same values.
-fn auth_out(
+fn auth_out<'a>(
     h: &Hasher<'_>,
-    auth: Option<&AuditAuth>,
-    token: (&str, &str),
-    accessor: (&str, &str),
-) -> AuthOut {
+    auth: Option<&'a AuditAuth>,
+    token: (&str, &'a str),
+    accessor: (&str, &'a str),
+) -> AuthOut<'a> {
     let Some(a) = auth else {
         // Vault formats an empty logical.Auth: only the zero token type shows.
         return AuthOut {
-            token_type: "default".to_owned(),
+            token_type: "default",
             ..AuthOut::default()
         };
     };
     AuthOut {
         client_token: if a.client_token == token.0 {
-            token.1.to_owned()
+            Cow::Borrowed(token.1)
         } else {
-            h.token(&a.client_token)
+            Cow::Owned(h.token(&a.client_token))
         },
         accessor: if a.accessor == accessor.0 {
-            accessor.1.to_owned()
+            Cow::Borrowed(accessor.1)
         } else {
-            h.accessor(&a.accessor)
+            Cow::Owned(h.accessor(&a.accessor))
         },
-        display_name: a.display_name.clone(),
-        policies: a.policies.clone(),
-        token_policies: a.token_policies.clone(),
-        identity_policies: a.identity_policies.clone(),
+        display_name: &a.display_name,
+        policies: &a.policies,
+        token_policies: &a.token_policies,
+        identity_policies: &a.identity_policies,
         policy_results: a
             .policy_results
             .as_ref()
             .map(|(allowed, granting)| PolicyResultsOut {
                 allowed: *allowed,
-                granting_policies: granting
-                    .iter()
-                    .map(|name| PolicyInfoOut {
-                        name: name.clone(),
-                        namespace_id: "root",
-                        kind: "acl",
-                    })
-                    .collect(),
+                granting_policies: granting,
             }),
-        metadata: a.metadata.clone(),
+        metadata: Some(&a.metadata).filter(|m| !m.is_empty()),
         remaining_uses: a.remaining_uses,
-        entity_id: a.entity_id.clone(),
+        entity_id: &a.entity_id,
         token_type: if a.token_type.is_empty() {
-            "default".to_owned()
+            "default"
         } else {
-            a.token_type.clone()
+            &a.token_type
         },
         token_ttl: a.token_ttl.as_secs(),
         token_issue_time: a.token_issue_time.map(rfc3339_secs).unwrap_or_default(),
@@ -531,17 +540,15 @@ fn response_out<'a>(
         h.data(d, &entry.non_hmac_response_keys)
     });
     ResponseOut {
-        mount_point: entry.mount_point.clone(),
-        mount_type: entry.mount_type.clone(),
-        mount_accessor: entry.mount_accessor.clone(),
+        mount_point: &entry.mount_point,
+        mount_type: &entry.mount_type,
+        mount_accessor: &entry.mount_accessor,
         auth: r.auth.as_ref().map(|a| response_auth(h, a)),
-        secret: Some(&r.secret_lease_id)
+        secret: Some(r.secret_lease_id.as_str())
             .filter(|l| !l.is_empty())
-            .map(|l| SecretOut {
-                lease_id: l.clone(),
-            }),
+            .map(|lease_id| SecretOut { lease_id }),
         data,
-        warnings: r.warnings.clone(),
+        warnings: &r.warnings,
         wrap_info: r.wrap_info.as_ref().map(|w| wrap_info(h, w)),
     }
 }
