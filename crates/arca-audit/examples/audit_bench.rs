@@ -119,9 +119,12 @@ fn main() {
             handles.push(tokio::spawn(async move {
                 for i in 0..per_task {
                     let mut e = entry(t * per_task + i);
-                    broker.log_request(&e).await.expect("request record");
+                    let logged = broker.log_request(&e).await.expect("request record");
                     respond(&mut e);
-                    broker.log_response(&e).await.expect("response record");
+                    broker
+                        .log_response_after(&e, &logged)
+                        .await
+                        .expect("response record");
                 }
             }));
         }

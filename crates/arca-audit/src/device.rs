@@ -531,6 +531,9 @@ pub(crate) fn batch_scheduling() {
 
 /// The broker's handle on an enabled device.
 pub(crate) struct Device {
+    /// Unique in the process: tells apart devices enabled at the same path one after the
+    /// other.
+    pub(crate) id: u64,
     pub(crate) info: DeviceInfo,
     pub(crate) config: DeviceConfig,
     pub(crate) salt: Salt,
@@ -604,7 +607,9 @@ impl Device {
                 }
             }
         });
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Arc::new(Device {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             info: s.info,
             config: s.config,
             salt: s.salt,

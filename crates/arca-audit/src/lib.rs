@@ -41,7 +41,7 @@ use chain::ChainHead;
 use device::{Device, DeviceError, Start, parse_options};
 pub use entry::{AuditAuth, AuditEntry, AuditResponse, DeviceInfo};
 pub use format::HMAC_PREFIX;
-use format::{RecordType, Salt, format_record};
+use format::{RecordType, Salt, format_shared, format_with_shared};
 
 const SIGNING_KEY: &str = "signing-key";
 
@@ -133,6 +133,32 @@ impl From<AuditError> for LogicalError {
 }
 
 type Devices = Arc<RwLock<Vec<Arc<Device>>>>;
+
+/// What [`AuditBroker::log_request`] formatted, per device, for the response record of the
+/// same exchange to reuse. Holds HMAC'd values only, never raw ones.
+#[derive(Default)]
+pub struct RequestRecord {
+    /// (device id, its `"auth":…,"request":…` bytes). A device disabled and enabled again
+    /// in between has a new id (and a new salt), so it never matches.
+    shared: Vec<(u64, Vec<u8>)>,
+}
+
+impl RequestRecord {
+    fn shared_for(&self, d: &Device) -> Option<&[u8]> {
+        self.shared
+            .iter()
+            .find(|(k, _)| *k == d.id)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+impl std::fmt::Debug for RequestRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestRecord")
+            .field("devices", &self.shared.len())
+            .finish()
+    }
+}
 
 /// The audit broker: the enabled devices and the checkpoint key. `Send + Sync`; share it
 /// as `Arc<AuditBroker>`.
@@ -332,16 +358,38 @@ impl AuditBroker {
 
     /// Records a request before it executes. `Ok` when no device is enabled or at least
     /// one device wrote the record; `Err(NoDeviceAccepted)` otherwise: refuse the request.
-    pub async fn log_request(&self, rec: &AuditEntry) -> Result<(), AuditError> {
-        self.log(rec, RecordType::Request).await
+    /// The [`RequestRecord`] lets [`Self::log_response_after`] reuse what was formatted.
+    pub async fn log_request(&self, rec: &AuditEntry) -> Result<RequestRecord, AuditError> {
+        let mut kept = RequestRecord::default();
+        self.log(rec, RecordType::Request, None, Some(&mut kept))
+            .await
+            .map(|()| kept)
     }
 
     /// Records a response after the request executed; same rule as [`Self::log_request`].
     pub async fn log_response(&self, rec: &AuditEntry) -> Result<(), AuditError> {
-        self.log(rec, RecordType::Response).await
+        self.log(rec, RecordType::Response, None, None).await
     }
 
-    async fn log(&self, rec: &AuditEntry, kind: RecordType) -> Result<(), AuditError> {
+    /// [`Self::log_response`] for an entry whose request record `logged` is: its `auth` and
+    /// `request` members are reused rather than formatted and HMAC'd again. The caller
+    /// guarantees that nothing but `time` and `response` changed in `rec` since.
+    pub async fn log_response_after(
+        &self,
+        rec: &AuditEntry,
+        logged: &RequestRecord,
+    ) -> Result<(), AuditError> {
+        self.log(rec, RecordType::Response, Some(logged), None)
+            .await
+    }
+
+    async fn log(
+        &self,
+        rec: &AuditEntry,
+        kind: RecordType,
+        reuse: Option<&RequestRecord>,
+        mut keep: Option<&mut RequestRecord>,
+    ) -> Result<(), AuditError> {
         let devices = self.snapshot();
         if devices.is_empty() {
             return Ok(());
@@ -350,13 +398,23 @@ impl AuditBroker {
         // Queue the record on every device first, then wait: devices write in parallel.
         let mut pending = Vec::with_capacity(devices.len());
         for d in &devices {
-            let body = match format_record(rec, kind, &d.salt, d.config.format) {
-                Ok(b) => b,
-                Err(_) => {
-                    tracing::error!(device = %d.info.path, "audit record encoding failed");
-                    continue;
+            let (format, salt) = (d.config.format, &d.salt);
+            let fresh;
+            let shared = match reuse.and_then(|r| r.shared_for(d)) {
+                Some(s) => Some(s),
+                None => {
+                    fresh = format_shared(rec, salt, format).ok();
+                    fresh.as_deref()
                 }
             };
+            let body = shared.and_then(|sh| format_with_shared(rec, kind, sh, salt, format).ok());
+            let (Some(shared), Some(body)) = (shared, body) else {
+                tracing::error!(device = %d.info.path, "audit record encoding failed");
+                continue;
+            };
+            if let Some(k) = keep.as_deref_mut() {
+                k.shared.push((d.id, shared.to_vec()));
+            }
             let deadline = start + d.config.write_timeout;
             pending.push((d, d.enqueue(body, deadline).await, deadline));
         }

@@ -160,7 +160,10 @@ fn error_text(e: &CoreError) -> String {
 }
 
 /// Writes the request record; a refusal by every device refuses the request.
-pub(crate) async fn log_request(broker: &AuditBroker, rec: &AuditEntry) -> Result<(), CoreError> {
+pub(crate) async fn log_request(
+    broker: &AuditBroker,
+    rec: &AuditEntry,
+) -> Result<arca_audit::RequestRecord, CoreError> {
     broker.log_request(rec).await.map_err(|e| {
         tracing::error!(error = %e, "no audit device accepted the request record; refusing the request");
         CoreError::AuditFailed

@@ -1097,6 +1097,7 @@ impl Core {
         let mut trail = u.audit.is_enabled().then(|| AuditTrail {
             rec: audit::entry_for(&req),
             request_logged: false,
+            logged: None,
         });
         let path = req.path.clone();
         let router = u.mounts.router();
@@ -1152,10 +1153,14 @@ impl Core {
                 if !t.request_logged {
                     // Refused before its handler (denied, bad token): the request record
                     // is still written, then the response record with the error.
-                    let _ = audit::log_request(&u.audit, &t.rec).await;
+                    t.logged = audit::log_request(&u.audit, &t.rec).await.ok();
                 }
                 audit::add_response(&mut t.rec, &result);
-                match (u.audit.log_response(&t.rec).await, result) {
+                let logged = match &t.logged {
+                    Some(l) => u.audit.log_response_after(&t.rec, l).await,
+                    None => u.audit.log_response(&t.rec).await,
+                };
+                match (logged, result) {
                     (Ok(()), result) => result,
                     (Err(e), _) => {
                         tracing::error!(error = %e, "no audit device accepted the response record");
@@ -1246,7 +1251,7 @@ impl Core {
             t.rec.mount_type = req.mount_type.clone();
             t.rec.mount_accessor = req.mount_accessor.clone();
             t.request_logged = true;
-            audit::log_request(&u.audit, &t.rec).await?;
+            t.logged = Some(audit::log_request(&u.audit, &t.rec).await?);
         }
 
         let mut resp = match &route {
@@ -1367,6 +1372,9 @@ impl Core {
 struct AuditTrail {
     rec: arca_audit::AuditEntry,
     request_logged: bool,
+    /// What the request record formatted, reused by the response record. Between the two,
+    /// the pipeline changes only the entry's `time` and `response`.
+    logged: Option<arca_audit::RequestRecord>,
 }
 
 fn template_context(tv: arca_identity::TemplateValues) -> arca_acl::TemplateContext {

@@ -210,3 +210,57 @@ async fn login_response_auth_and_wrap_info_are_hashed() {
     assert_eq!(r["wrap_info"]["ttl"], 60);
     assert_eq!(r["wrap_info"]["creation_path"], "auth/userpass/login/alice");
 }
+
+#[tokio::test]
+async fn a_response_record_reusing_the_request_records_parts_is_the_same_record() {
+    let dir = tmp();
+    let log = log_path(&dir);
+    let b = broker().await;
+    enable_file(&b, &log, &[]).await;
+
+    let mut e = entry("8f4b4c1c-0000-4000-8000-000000000002", "secret/data/app");
+    e.request_data = Some(json!({"k": "v"}).as_object().unwrap().clone());
+    e.headers = BTreeMap::from([("X-Custom".to_owned(), "h".to_owned())]);
+    let logged = b.log_request(&e).await.unwrap();
+    e.response = Some(AuditResponse {
+        status: 400,
+        data: Some(json!({"password": "p"}).as_object().unwrap().clone()),
+        warnings: vec!["w".into()],
+        error: Some("bad".into()),
+        ..AuditResponse::default()
+    });
+    b.log_response_after(&e, &logged).await.unwrap();
+    b.log_response(&e).await.unwrap();
+
+    let records: Vec<Value> = read_lines(&log)
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] != "checkpoint")
+        .map(|mut v| {
+            v.as_object_mut().unwrap().remove("chain");
+            v
+        })
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[1], records[2]);
+    assert_eq!(records[1]["error"], "bad");
+    assert_eq!(records[0]["auth"], records[1]["auth"]);
+    assert_eq!(records[0]["request"], records[1]["request"]);
+    // Field order as Vault writes it, whichever way the record was built.
+    let lines = read_lines(&log);
+    let reused = lines
+        .iter()
+        .find(|l| l.contains("\"type\":\"response\""))
+        .unwrap();
+    let order = [
+        "{\"time\":",
+        ",\"type\":",
+        ",\"auth\":{",
+        ",\"request\":{",
+        ",\"response\":{",
+        ",\"error\":",
+        ",\"chain\":{",
+    ];
+    let at: Vec<usize> = order.iter().map(|k| reused.find(k).unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{reused}");
+}
