@@ -576,7 +576,13 @@ async fn run_scenarios(
                 if let Some(cleanup) = cleanup
                     && let Err(e) = cleanup(ctx).await
                 {
-                    eprintln!("{name}: {} cleanup failed: {e:#}", scenario.name);
+                    // A cleanup that failed leaves state (an audit device, say) that would skew
+                    // every later cell: stop this server's scenarios; they show as n/a.
+                    eprintln!(
+                        "{name}: {} cleanup failed, skipping the remaining {mode:?} scenarios: {e:#}",
+                        scenario.name
+                    );
+                    return;
                 }
             }
         }
@@ -636,7 +642,7 @@ fn select_scenarios(names: &[String]) -> Result<Vec<Scenario>> {
             bail!("unknown scenario {n:?}; known: all, {}", known.join(", "));
         }
     }
-    // Table order, not command-line order: the audit scenario must come last.
+    // Table order, not command-line order: the audit cell follows its baseline.
     Ok(SCENARIOS
         .iter()
         .filter(|s| names.iter().any(|n| n == s.name))
