@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -360,15 +361,12 @@ impl AuditBroker {
     /// one device wrote the record; `Err(NoDeviceAccepted)` otherwise: refuse the request.
     /// The [`RequestRecord`] lets [`Self::log_response_after`] reuse what was formatted.
     pub async fn log_request(&self, rec: &AuditEntry) -> Result<RequestRecord, AuditError> {
-        let mut kept = RequestRecord::default();
-        self.log(rec, RecordType::Request, None, Some(&mut kept))
-            .await
-            .map(|()| kept)
+        self.log(rec, RecordType::Request, None).await
     }
 
     /// Records a response after the request executed; same rule as [`Self::log_request`].
     pub async fn log_response(&self, rec: &AuditEntry) -> Result<(), AuditError> {
-        self.log(rec, RecordType::Response, None, None).await
+        self.log(rec, RecordType::Response, None).await.map(drop)
     }
 
     /// [`Self::log_response`] for an entry whose request record `logged` is: its `auth` and
@@ -379,41 +377,44 @@ impl AuditBroker {
         rec: &AuditEntry,
         logged: &RequestRecord,
     ) -> Result<(), AuditError> {
-        self.log(rec, RecordType::Response, Some(logged), None)
+        self.log(rec, RecordType::Response, Some(logged))
             .await
+            .map(drop)
     }
 
+    /// Writes `rec` to every device; for a request record, returns what each device's
+    /// record shares with the response record to come.
     async fn log(
         &self,
         rec: &AuditEntry,
         kind: RecordType,
         reuse: Option<&RequestRecord>,
-        mut keep: Option<&mut RequestRecord>,
-    ) -> Result<(), AuditError> {
+    ) -> Result<RequestRecord, AuditError> {
+        let mut kept = RequestRecord::default();
         let devices = self.snapshot();
         if devices.is_empty() {
-            return Ok(());
+            return Ok(kept);
         }
         let start = tokio::time::Instant::now();
         // Queue the record on every device first, then wait: devices write in parallel.
         let mut pending = Vec::with_capacity(devices.len());
         for d in &devices {
             let (format, salt) = (d.config.format, &d.salt);
-            let fresh;
             let shared = match reuse.and_then(|r| r.shared_for(d)) {
-                Some(s) => Some(s),
-                None => {
-                    fresh = format_shared(rec, salt, format).ok();
-                    fresh.as_deref()
-                }
+                Some(s) => Ok(Cow::Borrowed(s)),
+                None => format_shared(rec, salt, format).map(Cow::Owned),
             };
-            let body = shared.and_then(|sh| format_with_shared(rec, kind, sh, salt, format).ok());
-            let (Some(shared), Some(body)) = (shared, body) else {
+            let formatted = shared.and_then(|sh| {
+                let body = format_with_shared(rec, kind, &sh, salt, format)?;
+                Ok((sh, body))
+            });
+            let Ok((shared, body)) = formatted else {
                 tracing::error!(device = %d.info.path, "audit record encoding failed");
                 continue;
             };
-            if let Some(k) = keep.as_deref_mut() {
-                k.shared.push((d.id, shared.to_vec()));
+            if kind == RecordType::Request {
+                // Moved, not copied: the request record formatted it just now.
+                kept.shared.push((d.id, shared.into_owned()));
             }
             let deadline = start + d.config.write_timeout;
             pending.push((d, d.enqueue(body, deadline).await, deadline));
@@ -430,7 +431,7 @@ impl AuditBroker {
             }
         }
         if accepted {
-            Ok(())
+            Ok(kept)
         } else {
             Err(AuditError::NoDeviceAccepted)
         }

@@ -136,11 +136,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// HMAC-SHA-256 of `data` under `key`.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
-    let tag = aws_lc_rs::hmac::sign(&k, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_ref());
-    out
+    HmacSha256Key::new(key).sign(data)
 }
 
 /// An HMAC-SHA-256 key prepared once (its inner and outer pads hashed) for many
@@ -233,6 +229,7 @@ impl AeadKey {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn prepared_hmac_key_matches_one_shot_hmac_and_redacts() {
@@ -241,8 +238,12 @@ mod tests {
             assert_eq!(key.sign(data), hmac_sha256(b"salt-uuid", data));
         }
         assert!(!format!("{key:?}").contains("salt"));
+        // hmac_sha256 is built on the prepared key: pin both to RFC 4231, test case 2.
+        assert_eq!(
+            hex_lower(&HmacSha256Key::new(b"Jefe").sign(b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
-    use proptest::prelude::*;
 
     #[test]
     fn aead_rejects_wrong_aad_and_tampering() {
